@@ -1,0 +1,109 @@
+-- wirefeed schema, SQLite. The logical model is the same as migrations/postgres/0001_initial.sql;
+-- README.md ("The database") documents every table and column. Change it only with new migrations.
+
+CREATE TABLE sources (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    name        TEXT NOT NULL UNIQUE,
+    domain      TEXT,
+    is_wire     INTEGER NOT NULL DEFAULT 0,
+    created_at  TEXT NOT NULL
+);
+
+CREATE TABLE feeds (
+    id                  INTEGER PRIMARY KEY AUTOINCREMENT,
+    url                 TEXT NOT NULL UNIQUE,
+    source_id           INTEGER NOT NULL REFERENCES sources (id),
+    defined_in          TEXT NOT NULL DEFAULT 'cli',
+    status              TEXT NOT NULL DEFAULT 'active',
+    etag                TEXT,
+    last_modified       TEXT,
+    body_hash           TEXT,
+    last_status         INTEGER,
+    last_error          TEXT,
+    last_error_message  TEXT,
+    consecutive_errors  INTEGER NOT NULL DEFAULT 0,
+    last_fetched_at     TEXT,
+    last_success_at     TEXT,
+    next_check_at       TEXT NOT NULL,
+    interval_secs       INTEGER,
+    lease_owner         TEXT,
+    lease_expires_at    TEXT,
+    created_at          TEXT NOT NULL
+);
+CREATE INDEX feeds_due ON feeds (next_check_at) WHERE status = 'active';
+
+CREATE TABLE clusters (
+    id               INTEGER PRIMARY KEY AUTOINCREMENT,
+    origin_story_id  INTEGER REFERENCES stories (id) ON DELETE SET NULL,
+    first_seen_at    TEXT NOT NULL,
+    last_seen_at     TEXT NOT NULL,
+    size             INTEGER NOT NULL DEFAULT 1
+);
+
+CREATE TABLE stories (
+    id               INTEGER PRIMARY KEY AUTOINCREMENT,
+    feed_id          INTEGER NOT NULL REFERENCES feeds (id) ON DELETE CASCADE,
+    source_id        INTEGER NOT NULL REFERENCES sources (id),
+    key              TEXT NOT NULL,
+    url              TEXT,
+    canonical_url    TEXT,
+    title            TEXT NOT NULL DEFAULT '',
+    body             TEXT NOT NULL DEFAULT '',
+    body_html        TEXT,
+    authors          TEXT NOT NULL DEFAULT '[]',
+    published_at     TEXT,
+    updated_at       TEXT,
+    language         TEXT,
+    wire_service     TEXT,
+    dateline         TEXT,
+    content_hash     TEXT NOT NULL,
+    fingerprint      BLOB,
+    cluster_id       INTEGER REFERENCES clusters (id),
+    is_reprint       INTEGER NOT NULL DEFAULT 0,
+    version          INTEGER NOT NULL DEFAULT 1,
+    first_seen_at    TEXT NOT NULL,
+    last_changed_at  TEXT NOT NULL,
+    UNIQUE (feed_id, key)
+);
+CREATE INDEX stories_published ON stories (published_at DESC);
+CREATE INDEX stories_first_seen ON stories (first_seen_at DESC);
+CREATE INDEX stories_cluster ON stories (cluster_id);
+CREATE INDEX stories_canonical_url ON stories (canonical_url);
+CREATE INDEX stories_unclustered ON stories (feed_id) WHERE cluster_id IS NULL;
+
+CREATE UNIQUE INDEX clusters_origin ON clusters (origin_story_id);
+
+CREATE TABLE story_versions (
+    story_id      INTEGER NOT NULL REFERENCES stories (id) ON DELETE CASCADE,
+    version       INTEGER NOT NULL,
+    title         TEXT NOT NULL,
+    body          TEXT NOT NULL,
+    content_hash  TEXT NOT NULL,
+    replaced_at   TEXT NOT NULL,
+    PRIMARY KEY (story_id, version)
+);
+
+CREATE TABLE story_tags (
+    story_id    INTEGER NOT NULL REFERENCES stories (id) ON DELETE CASCADE,
+    kind        TEXT NOT NULL CHECK (kind IN ('country', 'region', 'topic')),
+    value       TEXT NOT NULL,
+    score       REAL NOT NULL,
+    is_primary  INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (story_id, kind, value)
+);
+CREATE INDEX story_tags_value ON story_tags (kind, value);
+
+CREATE TABLE fetches (
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+    feed_id        INTEGER NOT NULL REFERENCES feeds (id) ON DELETE CASCADE,
+    fetched_at     TEXT NOT NULL,
+    outcome        TEXT NOT NULL,
+    http_status    INTEGER,
+    error_kind     TEXT,
+    error_message  TEXT,
+    duration_ms    INTEGER NOT NULL,
+    bytes          INTEGER NOT NULL DEFAULT 0,
+    items          INTEGER NOT NULL DEFAULT 0,
+    new_stories    INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX fetches_feed ON fetches (feed_id, id DESC);

@@ -1,0 +1,362 @@
+//! The `wirefeed` command line: argument parsing, logging set-up, and one function per subcommand.
+//!
+//! Owns the binary's edge: `anyhow` errors with context, exit codes (0 ok, 1 runtime failure, 2 bad
+//! config or usage), and the human and JSON output formats. Never: holds pipeline logic; each
+//! subcommand calls into `daemon`, `store`, `parse` or `normalize`.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use chrono::Utc;
+use clap::{Args, Parser, Subcommand};
+use tokio::sync::watch;
+use tracing::info;
+
+use crate::config::{Config, LogFormat};
+use crate::daemon::App;
+use crate::store::{DefinedIn, NewFeed, Store, StoryQuery};
+
+/// wirefeed: polls news and wire feeds into PostgreSQL or SQLite.
+#[derive(Debug, Parser)]
+#[command(name = "wirefeed", version, about)]
+pub struct Cli {
+    /// Config file (TOML). Without one, built-in defaults apply.
+    #[arg(long, global = true, env = "WIREFEED_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Log format; overrides `log.format`.
+    #[arg(long, global = true, value_enum)]
+    pub log_format: Option<LogFormat>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the daemon: poll each feed when due until SIGINT/SIGTERM.
+    Run {
+        /// Poll every feed once, then exit.
+        #[arg(long)]
+        once: bool,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Validate the config file and report every problem.
+    Check,
+    /// Manage feeds.
+    #[command(subcommand)]
+    Feeds(FeedsCommand),
+    /// Print stored stories, newest first.
+    Stories(StoriesArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum FeedsCommand {
+    /// Add a feed (or update its source and wire flag).
+    Add {
+        url: String,
+        /// The publisher's name.
+        #[arg(long)]
+        source: String,
+        /// The feed is a wire service's own.
+        #[arg(long)]
+        wire: bool,
+    },
+    /// List feeds with their state.
+    List {
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a feed and its stories.
+    Remove { url: String },
+}
+
+#[derive(Debug, Args)]
+pub struct StoriesArgs {
+    /// Only stories from this long ago or later: `90s`, `30m`, `24h`, `7d`, `2w`.
+    #[arg(long, value_parser = parse_duration)]
+    pub since: Option<chrono::Duration>,
+    /// At most this many stories.
+    #[arg(long, default_value_t = 50)]
+    pub limit: i64,
+    /// One JSON object per line.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `90s`, `30m`, `24h`, `7d`, `2w` (a bare number is seconds).
+pub fn parse_duration(s: &str) -> Result<chrono::Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: i64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration such as 24h or 7d"))?;
+    let secs = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86400,
+        "w" => 7 * 86400,
+        _ => return Err(format!("`{s}`: unit must be s, m, h, d or w")),
+    };
+    n.checked_mul(secs)
+        .and_then(chrono::Duration::try_seconds)
+        .ok_or_else(|| format!("`{s}` is too long"))
+}
+
+/// Entry point for `main`: parses arguments, runs the command, maps failures to exit codes.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match &cli.config {
+        Some(path) => Config::load(path),
+        None => Config::from_env(),
+    };
+    let config = match config {
+        Ok(c) => c,
+        Err(e) => {
+            eprint!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    if matches!(cli.command, Command::Check) {
+        let origin = cli
+            .config
+            .as_ref()
+            .map_or("defaults".to_owned(), |p| p.display().to_string());
+        println!("{origin}: ok ({} feeds)", config.feeds.len());
+        return ExitCode::SUCCESS;
+    }
+    let to_stdout = matches!(cli.command, Command::Run { .. } | Command::Migrate);
+    init_logging(&config, cli.log_format, to_stdout);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(dispatch(cli.command, config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(config: &Config, format: Option<LogFormat>, to_stdout: bool) {
+    use tracing_subscriber::EnvFilter;
+    let default_level = if to_stdout {
+        config.log.level.as_str()
+    } else {
+        "warn"
+    };
+    let filter = EnvFilter::try_from_default_env()
+        .or_else(|_| EnvFilter::try_new(default_level))
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let format = format.unwrap_or(config.log.format);
+    // Logs of the daemon go to stdout for the journal; other commands keep stdout for their output.
+    let result = match (format, to_stdout) {
+        (LogFormat::Json, true) => builder.json().with_writer(std::io::stdout).try_init(),
+        (LogFormat::Json, false) => builder.json().with_writer(std::io::stderr).try_init(),
+        (LogFormat::Text, true) => builder.with_writer(std::io::stdout).try_init(),
+        (LogFormat::Text, false) => builder.with_writer(std::io::stderr).try_init(),
+    };
+    let _ = result;
+}
+
+async fn dispatch(command: Command, config: Config) -> Result<()> {
+    match command {
+        Command::Run { once } => run(config, once).await,
+        Command::Migrate => {
+            let store = connect(&config).await?;
+            info!(backend = store.backend(), "migrations applied");
+            Ok(())
+        }
+        Command::Check => Ok(()),
+        Command::Feeds(cmd) => feeds(config, cmd).await,
+        Command::Stories(args) => stories(config, args).await,
+    }
+}
+
+async fn connect(config: &Config) -> Result<Store> {
+    let store = Store::connect(&config.database)
+        .await
+        .context("opening the database")?;
+    store.migrate().await.context("migrating the database")?;
+    Ok(store)
+}
+
+async fn run(config: Config, once: bool) -> Result<()> {
+    let app = App::build(config).await.context("starting wirefeed")?;
+    if once {
+        let s = app.run_once().await.context("polling feeds")?;
+        info!(
+            feeds = s.feeds,
+            fetched = s.fetched,
+            not_modified = s.not_modified,
+            failed = s.failed,
+            new_stories = s.new_stories,
+            "pass complete"
+        );
+        return Ok(());
+    }
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        info!("shutdown requested");
+        let _ = tx.send(true);
+    });
+    app.run_until_stopped(rx).await;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
+        (Ok(mut term), Ok(mut int)) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        }
+        _ => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+async fn feeds(config: Config, cmd: FeedsCommand) -> Result<()> {
+    let store = connect(&config).await?;
+    let mut out = std::io::stdout().lock();
+    match cmd {
+        FeedsCommand::Add { url, source, wire } => {
+            let parsed = url::Url::parse(&url).with_context(|| format!("`{url}` is not a URL"))?;
+            anyhow::ensure!(
+                matches!(parsed.scheme(), "http" | "https"),
+                "`{url}`: only http and https feeds are polled"
+            );
+            anyhow::ensure!(
+                !source.trim().is_empty(),
+                "--source must name the publisher"
+            );
+            let id = store
+                .upsert_feed(
+                    &NewFeed {
+                        url: &url,
+                        source: source.trim(),
+                        is_wire: wire,
+                        defined_in: DefinedIn::Cli,
+                    },
+                    Utc::now(),
+                )
+                .await?;
+            writeln!(out, "feed {id}: {url}")?;
+        }
+        FeedsCommand::List { json } => {
+            let feeds = store.list_feeds().await?;
+            if json {
+                for f in feeds {
+                    writeln!(out, "{}", serde_json::to_string(&f)?)?;
+                }
+            } else {
+                writeln!(
+                    out,
+                    "{:>5}  {:<8}  {:>6}  {:<18}  {:<20}  {:<24}  URL",
+                    "ID", "STATUS", "HTTP", "ERROR", "NEXT CHECK", "SOURCE"
+                )?;
+                for f in feeds {
+                    writeln!(
+                        out,
+                        "{:>5}  {:<8}  {:>6}  {:<18}  {:<20}  {:<24}  {}",
+                        f.id,
+                        f.status,
+                        f.last_status.map_or("-".to_owned(), |s| s.to_string()),
+                        f.last_error.as_deref().unwrap_or("-"),
+                        f.next_check_at,
+                        truncate(&f.source, 24),
+                        f.url
+                    )?;
+                }
+            }
+        }
+        FeedsCommand::Remove { url } => {
+            if store.remove_feed(&url).await? {
+                writeln!(out, "removed {url}")?;
+            } else {
+                anyhow::bail!("no feed with URL `{url}`");
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn stories(config: Config, args: StoriesArgs) -> Result<()> {
+    let store = connect(&config).await?;
+    let q = StoryQuery {
+        since: args.since.map(|d| Utc::now() - d),
+        limit: args.limit.max(0),
+    };
+    let stories = store.stories(&q).await?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        for s in stories {
+            writeln!(out, "{}", serde_json::to_string(&s)?)?;
+        }
+    } else {
+        writeln!(out, "{:<20}  {:<20}  TITLE", "PUBLISHED", "SOURCE")?;
+        for s in stories {
+            writeln!(
+                out,
+                "{:<20}  {:<20}  {}",
+                s.published.as_deref().unwrap_or("-"),
+                truncate(&s.source, 20),
+                truncate(&s.title, 100)
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_owned()
+    } else {
+        let mut t: String = s.chars().take(max.saturating_sub(1)).collect();
+        t.push('…');
+        t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90s"), Ok(chrono::Duration::seconds(90)));
+        assert_eq!(parse_duration("24h"), Ok(chrono::Duration::hours(24)));
+        assert_eq!(parse_duration("7d"), Ok(chrono::Duration::days(7)));
+        assert_eq!(parse_duration("2w"), Ok(chrono::Duration::weeks(2)));
+        assert_eq!(parse_duration("15"), Ok(chrono::Duration::seconds(15)));
+        assert!(parse_duration("h").is_err());
+        assert!(parse_duration("3y").is_err());
+        assert!(parse_duration("99999999999999999w").is_err());
+    }
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,448 @@
+//! The configuration file: its types, their defaults, and validation.
+//!
+//! Owns the one place where defaults live (`Default` impls below, mirrored by the shipped
+//! `config/wirefeed.toml`, which a test keeps in step). Every problem in a file is reported together:
+//! unknown keys (typos) are collected while deserializing, then values are checked one by one.
+//!
+//! Environment variables read here: `WIREFEED_DATABASE_URL` (overrides `database.url`). The CLI reads
+//! `WIREFEED_CONFIG` to find the file. This module never touches the network or the database.
+
+use std::fmt;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(default)]
+pub struct Config {
+    /// Where stories are stored.
+    pub database: DatabaseConfig,
+    /// Logging.
+    pub log: LogConfig,
+    /// How feeds are fetched.
+    pub fetch: FetchConfig,
+    /// When feeds are polled.
+    pub schedule: ScheduleConfig,
+    /// How the daemon runs.
+    pub daemon: DaemonConfig,
+    /// The feeds to poll, synced into the `feeds` table at start.
+    pub feeds: Vec<FeedConfig>,
+}
+
+/// `[database]`
+#[derive(Clone, Deserialize, Serialize, PartialEq)]
+#[serde(default)]
+pub struct DatabaseConfig {
+    /// `postgres://user@host/db` or `sqlite://PATH` (created if missing). Overridden by the
+    /// environment variable `WIREFEED_DATABASE_URL`.
+    pub url: String,
+    /// Upper bound on pooled connections.
+    pub max_connections: u32,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: "sqlite://wirefeed.db".to_owned(),
+            max_connections: 8,
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseConfig {
+    // The URL may carry a password: never print it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DatabaseConfig")
+            .field("url", &redact_url(&self.url))
+            .field("max_connections", &self.max_connections)
+            .finish()
+    }
+}
+
+/// Replaces the password of a URL with `***`, for logs and error messages.
+pub fn redact_url(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => raw.to_owned(),
+    }
+}
+
+/// `[log]`
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(default)]
+pub struct LogConfig {
+    /// A tracing filter such as `info` or `wirefeed=debug,sqlx=warn`. `RUST_LOG` overrides it.
+    pub level: String,
+    /// `text` for people, `json` for machines. `--log-format` overrides it.
+    pub format: LogFormat,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            level: "info".to_owned(),
+            format: LogFormat::Text,
+        }
+    }
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `[fetch]`
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(default)]
+pub struct FetchConfig {
+    /// The User-Agent header sent with every request.
+    pub user_agent: String,
+    /// Whole-request deadline, headers and body included.
+    pub timeout_secs: u64,
+    /// Deadline for establishing the TCP (and TLS) connection.
+    pub connect_timeout_secs: u64,
+    /// Largest body accepted, counted after decompression.
+    pub max_body_bytes: u64,
+    /// Redirects followed before giving up.
+    pub max_redirects: usize,
+    /// Items taken from one document; the rest are skipped and counted.
+    pub max_items_per_feed: usize,
+    /// Requests in flight at once, across all feeds.
+    pub concurrency: usize,
+    /// Allow requests to loopback, private and link-local addresses. Off by default so that a feed
+    /// URL (or a redirect) cannot reach into the network the daemon runs in.
+    pub allow_private_networks: bool,
+}
+
+impl Default for FetchConfig {
+    fn default() -> Self {
+        Self {
+            user_agent: default_user_agent(),
+            timeout_secs: 30,
+            connect_timeout_secs: 10,
+            max_body_bytes: 16 * 1024 * 1024,
+            max_redirects: 5,
+            max_items_per_feed: 1000,
+            concurrency: 32,
+            allow_private_networks: false,
+        }
+    }
+}
+
+/// The default User-Agent: names wirefeed and its version.
+pub fn default_user_agent() -> String {
+    format!(
+        "wirefeed/{} (+https://github.com/wirefeed/wirefeed)",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+/// `[schedule]`
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(default)]
+pub struct ScheduleConfig {
+    /// Normal time between two polls of one feed.
+    pub interval_secs: u64,
+    /// Longest wait after repeated errors (the backoff doubles per error up to this).
+    pub max_backoff_secs: u64,
+}
+
+impl Default for ScheduleConfig {
+    fn default() -> Self {
+        Self {
+            interval_secs: 900,
+            max_backoff_secs: 6 * 3600,
+        }
+    }
+}
+
+/// `[daemon]`
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(default)]
+pub struct DaemonConfig {
+    /// On SIGTERM/SIGINT, how long in-flight feed refreshes may take to finish before they are
+    /// abandoned (an abandoned refresh writes nothing).
+    pub shutdown_grace_secs: u64,
+    /// How often the scheduler looks for due feeds when none is due sooner.
+    pub tick_secs: u64,
+}
+
+impl Default for DaemonConfig {
+    fn default() -> Self {
+        Self {
+            shutdown_grace_secs: 20,
+            tick_secs: 5,
+        }
+    }
+}
+
+/// One `[[feeds]]` entry.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+pub struct FeedConfig {
+    /// The feed's address (http or https).
+    pub url: String,
+    /// The publisher's name, e.g. `Associated Press` or `The Washington Times`.
+    pub source: String,
+    /// True for a wire service's own feed (AP, Reuters, AFP, ...).
+    #[serde(default)]
+    pub wire: bool,
+}
+
+/// Everything wrong with a configuration, reported together.
+#[derive(Debug, thiserror::Error)]
+pub struct ConfigErrors {
+    /// Where the configuration came from (a path, or "defaults").
+    pub origin: String,
+    /// One line per problem.
+    pub problems: Vec<String>,
+}
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "{}: {} problem{}",
+            self.origin,
+            self.problems.len(),
+            if self.problems.len() == 1 { "" } else { "s" }
+        )?;
+        for p in &self.problems {
+            writeln!(f, "  - {p}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Config {
+    /// Reads, parses and validates a file, then applies environment overrides.
+    pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+        let origin = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigErrors {
+            origin: origin.clone(),
+            problems: vec![format!("cannot read the file: {e}")],
+        })?;
+        let mut config = Self::parse(&text, &origin)?;
+        config.apply_env(|k| std::env::var(k).ok());
+        config.validate(&origin)?;
+        Ok(config)
+    }
+
+    /// The built-in defaults with environment overrides (used when no file is named).
+    pub fn from_env() -> Result<Config, ConfigErrors> {
+        let mut config = Config::default();
+        config.apply_env(|k| std::env::var(k).ok());
+        config.validate("defaults")?;
+        Ok(config)
+    }
+
+    /// Parses TOML text. Unknown keys are errors, and all of them are reported at once.
+    pub fn parse(text: &str, origin: &str) -> Result<Config, ConfigErrors> {
+        let mut unknown = Vec::new();
+        let de = toml::Deserializer::parse(text).map_err(|e| ConfigErrors {
+            origin: origin.to_owned(),
+            problems: vec![toml_problem(text, &e)],
+        })?;
+        let config: Config = serde_ignored::deserialize(de, |path| unknown.push(path.to_string()))
+            .map_err(|e| ConfigErrors {
+                origin: origin.to_owned(),
+                problems: vec![toml_problem(text, &e)],
+            })?;
+        if unknown.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigErrors {
+                origin: origin.to_owned(),
+                problems: unknown
+                    .into_iter()
+                    .map(|k| format!("unknown key `{k}`"))
+                    .collect(),
+            })
+        }
+    }
+
+    /// Applies environment overrides; `get` is `std::env::var` in production, a map in tests.
+    pub fn apply_env(&mut self, get: impl Fn(&str) -> Option<String>) {
+        if let Some(url) = get("WIREFEED_DATABASE_URL").filter(|u| !u.is_empty()) {
+            self.database.url = url;
+        }
+    }
+
+    /// Checks every value; returns all problems together.
+    pub fn validate(&self, origin: &str) -> Result<(), ConfigErrors> {
+        let mut p = Vec::new();
+        let db = &self.database.url;
+        if !(db.starts_with("postgres://")
+            || db.starts_with("postgresql://")
+            || db.starts_with("sqlite:"))
+        {
+            p.push(format!(
+                "database.url: `{}` is neither postgres://… nor sqlite://PATH",
+                redact_url(db)
+            ));
+        }
+        if self.database.max_connections == 0 {
+            p.push("database.max_connections: must be at least 1".to_owned());
+        }
+        if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
+            p.push(format!(
+                "log.level: `{}` is not a valid filter",
+                self.log.level
+            ));
+        }
+        let f = &self.fetch;
+        if f.user_agent.trim().is_empty() {
+            p.push("fetch.user_agent: must not be empty".to_owned());
+        }
+        if f.timeout_secs == 0 {
+            p.push("fetch.timeout_secs: must be at least 1".to_owned());
+        }
+        if f.connect_timeout_secs == 0 {
+            p.push("fetch.connect_timeout_secs: must be at least 1".to_owned());
+        }
+        if f.max_body_bytes < 1024 {
+            p.push("fetch.max_body_bytes: must be at least 1024".to_owned());
+        }
+        if f.max_items_per_feed == 0 {
+            p.push("fetch.max_items_per_feed: must be at least 1".to_owned());
+        }
+        if f.concurrency == 0 {
+            p.push("fetch.concurrency: must be at least 1".to_owned());
+        }
+        let s = &self.schedule;
+        if s.interval_secs < 1 {
+            p.push("schedule.interval_secs: must be at least 1".to_owned());
+        }
+        if s.max_backoff_secs < s.interval_secs {
+            p.push(format!(
+                "schedule.max_backoff_secs ({}) is shorter than schedule.interval_secs ({})",
+                s.max_backoff_secs, s.interval_secs
+            ));
+        }
+        if self.daemon.tick_secs == 0 {
+            p.push("daemon.tick_secs: must be at least 1".to_owned());
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (i, feed) in self.feeds.iter().enumerate() {
+            let at = format!("feeds[{i}]");
+            match url::Url::parse(&feed.url) {
+                Ok(u) if u.scheme() == "http" || u.scheme() == "https" => {}
+                Ok(u) => p.push(format!(
+                    "{at}.url: scheme `{}` is not http or https",
+                    u.scheme()
+                )),
+                Err(e) => p.push(format!("{at}.url: `{}` is not a URL ({e})", feed.url)),
+            }
+            if feed.source.trim().is_empty() {
+                p.push(format!("{at}.source: must name the publisher"));
+            }
+            if !seen.insert(feed.url.as_str()) {
+                p.push(format!("{at}.url: `{}` is listed twice", feed.url));
+            }
+        }
+        if p.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigErrors {
+                origin: origin.to_owned(),
+                problems: p,
+            })
+        }
+    }
+}
+
+/// A TOML error as one line: "line L: message".
+fn toml_problem(text: &str, e: &toml::de::Error) -> String {
+    let msg = e.message().trim().to_owned();
+    match e.span() {
+        Some(span) => {
+            let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+            format!("line {line}: {msg}")
+        }
+        None => msg,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_config_parses_and_keeps_the_documented_defaults() {
+        let text = include_str!("../config/wirefeed.toml");
+        let shipped = Config::parse(text, "config/wirefeed.toml").expect("shipped config parses");
+        shipped
+            .validate("config/wirefeed.toml")
+            .expect("shipped config is valid");
+        let defaults = Config::default();
+        // Every section except the feed list must equal the built-in defaults, so the file documents
+        // them truthfully.
+        assert_eq!(shipped.database, defaults.database);
+        assert_eq!(shipped.log, defaults.log);
+        assert_eq!(shipped.schedule, defaults.schedule);
+        assert_eq!(shipped.daemon, defaults.daemon);
+        let mut fetch = shipped.fetch.clone();
+        // The shipped file spells out the user agent with the current version.
+        assert_eq!(fetch.user_agent, default_user_agent());
+        fetch.user_agent = defaults.fetch.user_agent.clone();
+        assert_eq!(fetch, defaults.fetch);
+        assert!(shipped.feeds.len() >= 3, "ships a handful of real feeds");
+    }
+
+    #[test]
+    fn every_unknown_key_is_reported() {
+        let err = Config::parse(
+            "[fetch]\ntimeout_sec = 3\n[databse]\nurl = \"x\"\n[[feeds]]\nurl = \"http://a/\"\nsource = \"A\"\nwier = true\n",
+            "t",
+        )
+        .expect_err("typos are errors");
+        let all = err.problems.join("\n");
+        assert!(all.contains("fetch.timeout_sec"), "{all}");
+        assert!(all.contains("databse"), "{all}");
+        assert!(all.contains("wier"), "{all}");
+    }
+
+    #[test]
+    fn syntax_errors_name_the_line() {
+        let err = Config::parse("[fetch]\ntimeout_secs = = 3\n", "t").expect_err("bad toml");
+        assert!(err.problems[0].starts_with("line 2"), "{:?}", err.problems);
+    }
+
+    #[test]
+    fn validation_reports_all_problems_together() {
+        let c = Config::parse(
+            "[database]\nurl = \"mysql://x\"\n[fetch]\ntimeout_secs = 0\nconcurrency = 0\n[[feeds]]\nurl = \"ftp://x/\"\nsource = \"\"\n",
+            "t",
+        )
+        .expect("parses");
+        let err = c.validate("t").expect_err("invalid");
+        assert_eq!(err.problems.len(), 5, "{:?}", err.problems);
+    }
+
+    #[test]
+    fn env_overrides_database_url() {
+        let mut c = Config::default();
+        c.apply_env(|k| (k == "WIREFEED_DATABASE_URL").then(|| "postgres://h/db".to_owned()));
+        assert_eq!(c.database.url, "postgres://h/db");
+        c.apply_env(|_| Some(String::new()));
+        assert_eq!(c.database.url, "postgres://h/db", "empty value is ignored");
+    }
+
+    #[test]
+    fn database_password_never_prints() {
+        let c = DatabaseConfig {
+            url: "postgres://u:secret@h/db".to_owned(),
+            max_connections: 1,
+        };
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("secret"), "{shown}");
+    }
+}

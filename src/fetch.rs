@@ -1,0 +1,486 @@
+//! One polite HTTP request per feed refresh, returned as an outcome value, never a panic.
+//!
+//! Owns: the HTTP client (timeouts, decompression, User-Agent), conditional GET (validators sent back
+//! verbatim), the body cap (applied after decompression), the redirect cap and loop detection, and the
+//! private-network guard (checked on the resolved address, so DNS and redirects cannot get around it).
+//! Never: parses feeds, touches the database, or lets a reqwest type leave this module.
+
+use std::error::Error as StdError;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use reqwest::header::{self, HeaderMap};
+use reqwest::StatusCode;
+
+use crate::config::FetchConfig;
+
+/// Validators from the previous successful fetch, sent back exactly as received.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Validators {
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}
+
+/// What the server said about when to come back.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HttpHints {
+    /// `Retry-After`, as an instant.
+    pub retry_after: Option<DateTime<Utc>>,
+}
+
+/// The result of one request.
+#[derive(Debug)]
+pub enum FetchOutcome {
+    /// 304: nothing changed. Carries refreshed validators when the server sent them.
+    NotModified {
+        validators: Validators,
+        hints: HttpHints,
+    },
+    /// 2xx with a body.
+    Fetched(Fetched),
+    /// 410: the feed is gone for good.
+    Gone { status: u16 },
+    /// 429 or 503.
+    RateLimited { status: u16, hints: HttpHints },
+    /// Any other failure.
+    Failed(FetchError),
+}
+
+/// A successful response.
+#[derive(Debug)]
+pub struct Fetched {
+    pub status: u16,
+    pub body: Vec<u8>,
+    /// The `charset` parameter of Content-Type, if any.
+    pub charset: Option<String>,
+    pub validators: Validators,
+    /// Where the body came from after redirects.
+    pub final_url: String,
+    pub hints: HttpHints,
+}
+
+/// Stable error kinds, stored in `feeds.last_error` and `fetches.error_kind`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    Timeout,
+    TooLarge,
+    Http4xx,
+    Http5xx,
+    RedirectLoop,
+    TooManyRedirects,
+    ForbiddenAddress,
+    InvalidUrl,
+    Dns,
+    Connect,
+    Tls,
+    Io,
+}
+
+impl ErrorKind {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::TooLarge => "too_large",
+            ErrorKind::Http4xx => "http_4xx",
+            ErrorKind::Http5xx => "http_5xx",
+            ErrorKind::RedirectLoop => "redirect_loop",
+            ErrorKind::TooManyRedirects => "too_many_redirects",
+            ErrorKind::ForbiddenAddress => "forbidden_address",
+            ErrorKind::InvalidUrl => "invalid_url",
+            ErrorKind::Dns => "dns",
+            ErrorKind::Connect => "connect",
+            ErrorKind::Tls => "tls",
+            ErrorKind::Io => "io",
+        }
+    }
+}
+
+/// A failed request.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct FetchError {
+    pub kind: ErrorKind,
+    /// The HTTP status, when the failure is one.
+    pub status: Option<u16>,
+    pub message: String,
+}
+
+impl FetchError {
+    fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            status: None,
+            message: message.into(),
+        }
+    }
+}
+
+/// Marker errors raised inside reqwest's machinery and recognised on the way out.
+#[derive(Debug, thiserror::Error)]
+enum Refused {
+    #[error("refused: {0} resolves only to non-public addresses (set fetch.allow_private_networks to allow)")]
+    Forbidden(String),
+    #[error("redirect loop at {0}")]
+    Loop(String),
+    #[error("more than {0} redirects")]
+    TooMany(usize),
+}
+
+/// The HTTP client, built once and shared.
+#[derive(Clone)]
+pub struct Fetcher {
+    client: reqwest::Client,
+    max_body_bytes: u64,
+    allow_private: bool,
+}
+
+impl Fetcher {
+    /// Builds the client from `[fetch]`.
+    pub fn new(cfg: &FetchConfig) -> Result<Self, FetchError> {
+        let allow_private = cfg.allow_private_networks;
+        let max_redirects = cfg.max_redirects;
+        let redirect = reqwest::redirect::Policy::custom(move |attempt| {
+            let url = attempt.url().clone();
+            if attempt.previous().iter().any(|u| u == &url) {
+                return attempt.error(Refused::Loop(url.to_string()));
+            }
+            if attempt.previous().len() > max_redirects {
+                return attempt.error(Refused::TooMany(max_redirects));
+            }
+            if !matches!(url.scheme(), "http" | "https") {
+                return attempt.stop();
+            }
+            if !allow_private && literal_ip_forbidden(&url) {
+                return attempt.error(Refused::Forbidden(url.to_string()));
+            }
+            attempt.follow()
+        });
+        let mut builder = reqwest::Client::builder()
+            .user_agent(cfg.user_agent.clone())
+            .timeout(Duration::from_secs(cfg.timeout_secs))
+            .connect_timeout(Duration::from_secs(cfg.connect_timeout_secs))
+            .redirect(redirect)
+            .gzip(true)
+            .brotli(true)
+            .pool_idle_timeout(Duration::from_secs(30));
+        if !allow_private {
+            builder = builder.dns_resolver(Arc::new(PublicOnlyResolver));
+        }
+        let client = builder
+            .build()
+            .map_err(|e| FetchError::new(ErrorKind::Io, format!("building HTTP client: {e}")))?;
+        Ok(Self {
+            client,
+            max_body_bytes: cfg.max_body_bytes,
+            allow_private,
+        })
+    }
+
+    /// One conditional GET of `url`.
+    pub async fn fetch(&self, url: &str, validators: &Validators) -> FetchOutcome {
+        match self.fetch_inner(url, validators).await {
+            Ok(o) => o,
+            Err(e) => FetchOutcome::Failed(e),
+        }
+    }
+
+    async fn fetch_inner(
+        &self,
+        url: &str,
+        validators: &Validators,
+    ) -> Result<FetchOutcome, FetchError> {
+        let parsed = url::Url::parse(url)
+            .map_err(|e| FetchError::new(ErrorKind::InvalidUrl, format!("`{url}`: {e}")))?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(FetchError::new(
+                ErrorKind::InvalidUrl,
+                format!("`{url}`: only http and https are fetched"),
+            ));
+        }
+        if !self.allow_private && literal_ip_forbidden(&parsed) {
+            return Err(FetchError::new(
+                ErrorKind::ForbiddenAddress,
+                Refused::Forbidden(url.to_owned()).to_string(),
+            ));
+        }
+        let mut req = self.client.get(parsed);
+        if let Some(etag) = &validators.etag {
+            req = req.header(header::IF_NONE_MATCH, etag);
+        }
+        if let Some(lm) = &validators.last_modified {
+            req = req.header(header::IF_MODIFIED_SINCE, lm);
+        }
+        let mut resp = req.send().await.map_err(classify)?;
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let hints = hints_from(&headers, Utc::now());
+        if status == StatusCode::NOT_MODIFIED {
+            return Ok(FetchOutcome::NotModified {
+                validators: validators_from(&headers),
+                hints,
+            });
+        }
+        if status == StatusCode::GONE {
+            return Ok(FetchOutcome::Gone { status: 410 });
+        }
+        if status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SERVICE_UNAVAILABLE {
+            return Ok(FetchOutcome::RateLimited {
+                status: status.as_u16(),
+                hints,
+            });
+        }
+        if !status.is_success() {
+            let kind = if status.is_server_error() {
+                ErrorKind::Http5xx
+            } else {
+                ErrorKind::Http4xx
+            };
+            return Err(FetchError {
+                kind,
+                status: Some(status.as_u16()),
+                message: format!("HTTP {status}"),
+            });
+        }
+        if let Some(len) = resp.content_length() {
+            // Content-Length is the compressed size; the decompressed body is checked as it streams.
+            if len > self.max_body_bytes {
+                return Err(too_large(self.max_body_bytes));
+            }
+        }
+        let final_url = resp.url().to_string();
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(classify)? {
+            if (body.len() + chunk.len()) as u64 > self.max_body_bytes {
+                return Err(too_large(self.max_body_bytes));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(FetchOutcome::Fetched(Fetched {
+            status: status.as_u16(),
+            body,
+            charset: charset_of(&headers),
+            validators: validators_from(&headers),
+            final_url,
+            hints,
+        }))
+    }
+}
+
+fn too_large(max: u64) -> FetchError {
+    FetchError::new(
+        ErrorKind::TooLarge,
+        format!("body exceeds fetch.max_body_bytes ({max} bytes)"),
+    )
+}
+
+fn validators_from(h: &HeaderMap) -> Validators {
+    let get = |name| {
+        h.get(name)
+            .and_then(|v: &header::HeaderValue| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    Validators {
+        etag: get(header::ETAG),
+        last_modified: get(header::LAST_MODIFIED),
+    }
+}
+
+fn hints_from(h: &HeaderMap, now: DateTime<Utc>) -> HttpHints {
+    let retry_after = h
+        .get(header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            let v = v.trim();
+            match v.parse::<u64>() {
+                Ok(secs) => Some(now + chrono::Duration::seconds(secs.min(30 * 86400) as i64)),
+                Err(_) => DateTime::parse_from_rfc2822(v)
+                    .ok()
+                    .map(|t| t.with_timezone(&Utc)),
+            }
+        });
+    HttpHints { retry_after }
+}
+
+fn charset_of(h: &HeaderMap) -> Option<String> {
+    let ct = h.get(header::CONTENT_TYPE)?.to_str().ok()?;
+    ct.split(';').skip(1).find_map(|p| {
+        let (k, v) = p.split_once('=')?;
+        k.trim()
+            .eq_ignore_ascii_case("charset")
+            .then(|| v.trim().trim_matches('"').to_owned())
+    })
+}
+
+/// Maps a reqwest error to a stable kind by walking its causes.
+fn classify(e: reqwest::Error) -> FetchError {
+    let mut source: Option<&(dyn StdError + 'static)> = e.source();
+    while let Some(s) = source {
+        if let Some(r) = s.downcast_ref::<Refused>() {
+            let kind = match r {
+                Refused::Forbidden(_) => ErrorKind::ForbiddenAddress,
+                Refused::Loop(_) => ErrorKind::RedirectLoop,
+                Refused::TooMany(_) => ErrorKind::TooManyRedirects,
+            };
+            return FetchError::new(kind, r.to_string());
+        }
+        source = s.source();
+    }
+    let kind = if e.is_timeout() {
+        ErrorKind::Timeout
+    } else if e.is_connect() {
+        let text = format!("{e:?}");
+        if text.contains("dns error") || text.contains("failed to lookup") {
+            ErrorKind::Dns
+        } else if text.contains("certificate") || text.contains("tls") || text.contains("Tls") {
+            ErrorKind::Tls
+        } else {
+            ErrorKind::Connect
+        }
+    } else if e.is_redirect() {
+        ErrorKind::TooManyRedirects
+    } else {
+        ErrorKind::Io
+    };
+    FetchError::new(kind, error_chain(&e))
+}
+
+fn error_chain(e: &dyn StdError) -> String {
+    let mut msg = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let part = s.to_string();
+        if !msg.contains(&part) {
+            msg.push_str(": ");
+            msg.push_str(&part);
+        }
+        source = s.source();
+    }
+    msg
+}
+
+fn literal_ip_forbidden(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => !is_public(IpAddr::V4(ip)),
+        Some(url::Host::Ipv6(ip)) => !is_public(IpAddr::V6(ip)),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => true,
+    }
+}
+
+/// True for addresses on the public internet; false for loopback, private, link-local, shared,
+/// documentation, benchmarking, multicast, reserved and unspecified ranges.
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            !(v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                || v4.is_unspecified()
+                || v4.is_multicast()
+                || o[0] == 0
+                || (o[0] == 100 && (o[1] & 0xc0) == 64)
+                || (o[0] == 192 && o[1] == 0 && o[2] == 0)
+                || (o[0] == 198 && (o[1] & 0xfe) == 18)
+                || o[0] >= 240)
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public(IpAddr::V4(v4));
+            }
+            let s = v6.segments();
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (s[0] & 0xfe00) == 0xfc00
+                || (s[0] & 0xffc0) == 0xfe80
+                || (s[0] == 0x2001 && s[1] == 0x0db8)
+                || (s[0] == 0x64 && s[1] == 0xff9b))
+        }
+    }
+}
+
+/// A resolver that drops non-public addresses, so the check happens on the address actually dialled.
+struct PublicOnlyResolver;
+
+impl reqwest::dns::Resolve for PublicOnlyResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let addrs: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let public: Vec<SocketAddr> = addrs.into_iter().filter(|a| is_public(a.ip())).collect();
+            if public.is_empty() {
+                return Err(Box::new(Refused::Forbidden(host)) as Box<dyn StdError + Send + Sync>);
+            }
+            Ok(Box::new(public.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_and_private_addresses() {
+        for (ip, public) in [
+            ("8.8.8.8", true),
+            ("127.0.0.1", false),
+            ("10.1.2.3", false),
+            ("172.16.0.1", false),
+            ("192.168.1.1", false),
+            ("169.254.169.254", false),
+            ("100.64.0.1", false),
+            ("0.0.0.0", false),
+            ("::1", false),
+            ("fe80::1", false),
+            ("fd00::1", false),
+            ("::ffff:127.0.0.1", false),
+            ("2606:4700::1111", true),
+        ] {
+            let addr: IpAddr = ip.parse().expect("valid ip");
+            assert_eq!(is_public(addr), public, "{ip}");
+        }
+    }
+
+    #[test]
+    fn retry_after_seconds_and_dates() {
+        let now = DateTime::parse_from_rfc3339("2024-01-01T00:00:00Z")
+            .expect("valid")
+            .with_timezone(&Utc);
+        let mut h = HeaderMap::new();
+        h.insert(header::RETRY_AFTER, "120".parse().expect("header"));
+        assert_eq!(
+            hints_from(&h, now).retry_after,
+            Some(now + chrono::Duration::seconds(120))
+        );
+        h.insert(
+            header::RETRY_AFTER,
+            "Mon, 01 Jan 2024 01:00:00 GMT".parse().expect("header"),
+        );
+        assert_eq!(
+            hints_from(&h, now).retry_after,
+            Some(now + chrono::Duration::hours(1))
+        );
+        h.insert(header::RETRY_AFTER, "soon".parse().expect("header"));
+        assert_eq!(hints_from(&h, now).retry_after, None);
+    }
+
+    #[test]
+    fn charset_parameter() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::CONTENT_TYPE,
+            "application/rss+xml; Charset=\"windows-1250\""
+                .parse()
+                .expect("header"),
+        );
+        assert_eq!(charset_of(&h).as_deref(), Some("windows-1250"));
+    }
+}

@@ -1,0 +1,481 @@
+//! Entry to `Story`: stable key, resolved URL, plain-text title and body, authors, instants, language.
+//!
+//! Owns the rules that make a story clean and comparable. Never: touches the network, the database or
+//! the clock; never invents a date it could not read.
+
+use chrono::{DateTime, Utc};
+use feed_rs::model::{Entry, Link, Text};
+
+use crate::model::Story;
+use crate::parse::ParsedEntry;
+
+/// What normalization knows about the document an entry came from.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DocContext<'a> {
+    /// The URL the document was fetched from (resolves relative links).
+    pub base_url: Option<&'a str>,
+    /// The document's language, used when the entry has none.
+    pub language: Option<&'a str>,
+}
+
+/// Normalizes one entry. Returns `None` for an entry with nothing to show (no title, no body and no
+/// link), which the caller reports as skipped.
+pub fn normalize(parsed: &ParsedEntry, ctx: &DocContext<'_>) -> Option<Story> {
+    let e = &parsed.entry;
+    let base = e.base.as_deref().or(ctx.base_url);
+    let url = pick_link(&e.links).and_then(|href| resolve(base, href));
+    let title = e.title.as_ref().map(text_of).unwrap_or_default();
+    let title = collapse_ws(&title);
+    let body = body_of(e);
+    if title.is_empty() && body.is_empty() && url.is_none() {
+        return None;
+    }
+    let published = e.published.or(e.updated);
+    let key = stable_key(parsed.raw_id.as_deref(), url.as_deref(), &title, published);
+    let language = e
+        .language
+        .as_deref()
+        .or(ctx.language)
+        .and_then(language_code);
+    Some(Story {
+        key,
+        url,
+        title,
+        body,
+        authors: authors_of(e),
+        published,
+        updated: e.updated,
+        language,
+        wire_service: None,
+        dateline: None,
+    })
+}
+
+/// The stories of one parsed document, ready to store.
+#[derive(Debug, Default)]
+pub struct Normalized {
+    /// Stories in document order, unique by key (the first occurrence of a key wins).
+    pub stories: Vec<Story>,
+    /// Items in the document, including skipped ones.
+    pub items: usize,
+    /// Items not kept, with the reason.
+    pub skipped: Vec<crate::parse::Skipped>,
+}
+
+/// Normalizes every entry of a parsed document, at most `max_items` of them.
+pub fn normalize_document(
+    parsed: &crate::parse::ParsedFeed,
+    base_url: Option<&str>,
+    max_items: usize,
+) -> Normalized {
+    let ctx = DocContext {
+        base_url,
+        language: parsed.language.as_deref(),
+    };
+    let mut out = Normalized {
+        stories: Vec::with_capacity(parsed.entries.len().min(max_items)),
+        items: parsed.entries.len() + parsed.skipped.len(),
+        skipped: parsed.skipped.clone(),
+    };
+    let mut seen = std::collections::HashSet::new();
+    for (i, entry) in parsed.entries.iter().enumerate() {
+        if i >= max_items {
+            out.skipped.push(crate::parse::Skipped {
+                index: None,
+                reason: format!(
+                    "{} items beyond fetch.max_items_per_feed ({max_items})",
+                    parsed.entries.len() - max_items
+                ),
+            });
+            break;
+        }
+        match normalize(entry, &ctx) {
+            Some(story) => {
+                if seen.insert(story.key.clone()) {
+                    out.stories.push(story);
+                }
+            }
+            None => out.skipped.push(crate::parse::Skipped {
+                index: Some(i),
+                reason: "item has no title, no text and no link".to_owned(),
+            }),
+        }
+    }
+    out
+}
+
+/// Our own stable key: the raw guid/id, else the link, else a hash of title and date. Never
+/// feed-rs's generated id, which is not stable.
+pub fn stable_key(
+    raw_id: Option<&str>,
+    url: Option<&str>,
+    title: &str,
+    published: Option<DateTime<Utc>>,
+) -> String {
+    if let Some(id) = raw_id.map(str::trim).filter(|s| !s.is_empty()) {
+        return id.to_owned();
+    }
+    if let Some(u) = url {
+        return u.to_owned();
+    }
+    let mut h = blake3::Hasher::new();
+    h.update(title.as_bytes());
+    h.update(b"\0");
+    if let Some(p) = published {
+        h.update(p.timestamp().to_le_bytes().as_slice());
+    }
+    format!("hash:{}", &h.finalize().to_hex()[..32])
+}
+
+fn pick_link(links: &[Link]) -> Option<&str> {
+    links
+        .iter()
+        .find(|l| matches!(l.rel.as_deref(), None | Some("alternate")))
+        .or_else(|| links.first())
+        .map(|l| l.href.trim())
+        .filter(|h| !h.is_empty())
+}
+
+/// Resolves `href` against `base`; keeps only http(s) results.
+fn resolve(base: Option<&str>, href: &str) -> Option<String> {
+    let joined = match url::Url::parse(href) {
+        Ok(u) => u,
+        Err(url::ParseError::RelativeUrlWithoutBase) => {
+            url::Url::parse(base?).ok()?.join(href).ok()?
+        }
+        Err(_) => return None,
+    };
+    matches!(joined.scheme(), "http" | "https").then(|| joined.to_string())
+}
+
+fn text_of(t: &Text) -> String {
+    if is_html(t.content_type.essence().to_string().as_str(), &t.content) {
+        html_to_text(&t.content)
+    } else {
+        decode_entities(&t.content)
+    }
+}
+
+fn is_html(mime: &str, content: &str) -> bool {
+    match mime {
+        "text/plain" => content.contains("</") || content.contains("<br") || content.contains("<p"),
+        _ => true,
+    }
+}
+
+fn body_of(e: &Entry) -> String {
+    let content = e.content.as_ref().and_then(|c| {
+        let body = c.body.as_deref()?;
+        let mime = c.content_type.essence().to_string();
+        Some(if is_html(&mime, body) {
+            html_to_text(body)
+        } else {
+            plain_paragraphs(body)
+        })
+    });
+    let summary = e.summary.as_ref().map(|t| {
+        if is_html(t.content_type.essence().to_string().as_str(), &t.content) {
+            html_to_text(&t.content)
+        } else {
+            plain_paragraphs(&t.content)
+        }
+    });
+    match (content, summary) {
+        (Some(c), Some(s)) => {
+            if c.len() >= s.len() {
+                c
+            } else {
+                s
+            }
+        }
+        (Some(c), None) => c,
+        (None, Some(s)) => s,
+        (None, None) => String::new(),
+    }
+}
+
+fn authors_of(e: &Entry) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for p in &e.authors {
+        let name = p.name.as_deref().map(author_name).unwrap_or_default();
+        let name = if name.is_empty() {
+            p.email.as_deref().map(author_name).unwrap_or_default()
+        } else {
+            name
+        };
+        if !name.is_empty() && !out.contains(&name) {
+            out.push(name);
+        }
+    }
+    out
+}
+
+/// RSS `<author>` is often `email (Name)`: keep the name.
+fn author_name(raw: &str) -> String {
+    let raw = decode_entities(raw.trim());
+    if let (Some(open), true) = (raw.find('('), raw.ends_with(')')) {
+        let inner = raw[open + 1..raw.len() - 1].trim();
+        if !inner.is_empty() && raw[..open].contains('@') {
+            return collapse_ws(inner);
+        }
+    }
+    collapse_ws(&raw)
+}
+
+/// `en-US` → `en`; anything that is not a 2- or 3-letter primary subtag is dropped.
+fn language_code(raw: &str) -> Option<String> {
+    let primary = raw.trim().split(['-', '_']).next()?.to_ascii_lowercase();
+    (matches!(primary.len(), 2 | 3) && primary.chars().all(|c| c.is_ascii_lowercase()))
+        .then_some(primary)
+}
+
+/// Decodes HTML entities (named, decimal, hex).
+pub fn decode_entities(s: &str) -> String {
+    if s.contains('&') {
+        html_escape::decode_html_entities(s).into_owned()
+    } else {
+        s.to_owned()
+    }
+}
+
+/// Collapses runs of whitespace (including non-breaking spaces) to one space and trims.
+pub fn collapse_ws(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for word in s.split(|c: char| c.is_whitespace()) {
+        if word.is_empty() {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
+/// Plain text with paragraphs separated by blank lines: each paragraph's whitespace collapsed.
+pub fn plain_paragraphs(s: &str) -> String {
+    let s = decode_entities(s).replace("\r\n", "\n").replace('\r', "\n");
+    let mut paras = Vec::new();
+    let mut cur = String::new();
+    for line in s.split('\n') {
+        if line.trim().is_empty() {
+            if !cur.trim().is_empty() {
+                paras.push(collapse_ws(&cur));
+            }
+            cur.clear();
+        } else {
+            cur.push(' ');
+            cur.push_str(line);
+        }
+    }
+    if !cur.trim().is_empty() {
+        paras.push(collapse_ws(&cur));
+    }
+    paras.join("\n\n")
+}
+
+/// Elements whose start or end begins a new paragraph.
+const BLOCK_TAGS: &[&str] = &[
+    "p",
+    "div",
+    "li",
+    "ul",
+    "ol",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "blockquote",
+    "tr",
+    "table",
+    "section",
+    "article",
+    "header",
+    "footer",
+    "aside",
+    "figure",
+    "figcaption",
+    "pre",
+    "hr",
+    "dl",
+    "dt",
+    "dd",
+    "address",
+    "main",
+    "nav",
+];
+
+/// Elements whose content is never text.
+const SKIP_TAGS: &[&str] = &["script", "style", "noscript", "template", "iframe", "svg"];
+
+/// HTML to plain text: tags dropped, script/style content dropped, block elements and double `<br>`
+/// become paragraph breaks, entities decoded, whitespace collapsed within paragraphs.
+pub fn html_to_text(html: &str) -> String {
+    let mut paras: Vec<String> = Vec::new();
+    let mut cur = String::new();
+    let mut rest = html;
+    let mut last_was_br = false;
+    let flush = |cur: &mut String, paras: &mut Vec<String>| {
+        let p = collapse_ws(&decode_entities(cur));
+        if !p.is_empty() {
+            paras.push(p);
+        }
+        cur.clear();
+    };
+    while !rest.is_empty() {
+        let Some(lt) = rest.find('<') else {
+            cur.push_str(rest);
+            break;
+        };
+        cur.push_str(&rest[..lt]);
+        if !rest[..lt].trim().is_empty() {
+            last_was_br = false;
+        }
+        rest = &rest[lt..];
+        if let Some(r) = rest.strip_prefix("<!--") {
+            rest = r.find("-->").map_or("", |e| &r[e + 3..]);
+            continue;
+        }
+        // A '<' that does not open a tag is text.
+        let opens_tag = rest[1..]
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '/' || c == '!' || c == '?');
+        if !opens_tag {
+            cur.push('<');
+            rest = &rest[1..];
+            continue;
+        }
+        let Some(gt) = tag_end(rest) else {
+            // Unclosed tag at the end: drop it.
+            break;
+        };
+        let tag = &rest[1..gt];
+        rest = &rest[gt + 1..];
+        let closing = tag.starts_with('/');
+        let name: String = tag
+            .trim_start_matches('/')
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect::<String>()
+            .to_ascii_lowercase();
+        if !closing && SKIP_TAGS.contains(&name.as_str()) && !tag.ends_with('/') {
+            let close = format!("</{name}");
+            rest = find_ci(rest, &close).map_or("", |at| {
+                let after = &rest[at..];
+                after.find('>').map_or("", |e| &after[e + 1..])
+            });
+            continue;
+        }
+        if name == "br" {
+            if last_was_br {
+                flush(&mut cur, &mut paras);
+            } else {
+                cur.push('\n');
+            }
+            last_was_br = true;
+            continue;
+        }
+        if BLOCK_TAGS.contains(&name.as_str()) {
+            flush(&mut cur, &mut paras);
+            last_was_br = false;
+        } else if name == "td" || name == "th" || name == "img" {
+            cur.push(' ');
+        }
+    }
+    flush(&mut cur, &mut paras);
+    paras.join("\n\n")
+}
+
+/// Index of the `>` that ends the tag starting at `s[0] == '<'`, skipping quoted attribute values.
+fn tag_end(s: &str) -> Option<usize> {
+    let mut quote: Option<u8> = None;
+    for (i, b) in s.bytes().enumerate().skip(1) {
+        match (quote, b) {
+            (Some(q), _) if b == q => quote = None,
+            (Some(_), _) => {}
+            (None, b'"' | b'\'') => quote = Some(b),
+            (None, b'>') => return Some(i),
+            _ => {}
+        }
+    }
+    None
+}
+
+fn find_ci(hay: &str, needle: &str) -> Option<usize> {
+    let n = needle.len();
+    hay.as_bytes()
+        .windows(n)
+        .position(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check_html(input: &str, expected: &str) {
+        assert_eq!(html_to_text(input), expected, "input: {input:?}");
+    }
+
+    #[test]
+    fn html_to_text_keeps_paragraphs_and_drops_markup() {
+        check_html(
+            "<p>One <b>two</b></p><p>Three&nbsp;four</p>",
+            "One two\n\nThree four",
+        );
+        check_html("a<br>b<br/><br />c", "a b\n\nc");
+        check_html("<div>x<script>var a = '<p>';</script>y</div>", "xy");
+        check_html("<STYLE>p{}</STYLE>Text", "Text");
+        check_html("1 < 2 &amp; 3 &gt; 2", "1 < 2 & 3 > 2");
+        check_html("<a href=\"x>y\">link</a> after", "link after");
+        check_html("<!-- c --><p>x</p><p>", "x");
+        check_html("Fish &#38; chips &#x2014; &rsquo;", "Fish & chips — ’");
+        check_html("cut <b", "cut");
+        check_html("", "");
+    }
+
+    #[test]
+    fn plain_text_paragraphs() {
+        assert_eq!(
+            plain_paragraphs("a\nb\n\n  \n c  d\r\n\r\ne"),
+            "a b\n\nc d\n\ne"
+        );
+    }
+
+    #[test]
+    fn stable_key_prefers_guid_then_link_then_hash() {
+        assert_eq!(stable_key(Some(" g "), Some("u"), "t", None), "g");
+        assert_eq!(stable_key(None, Some("u"), "t", None), "u");
+        let a = stable_key(None, None, "t", None);
+        assert!(a.starts_with("hash:"));
+        assert_eq!(a, stable_key(None, None, "t", None), "deterministic");
+        assert_ne!(a, stable_key(None, None, "t2", None));
+    }
+
+    #[test]
+    fn resolve_relative_links_and_refuse_other_schemes() {
+        assert_eq!(
+            resolve(Some("https://e.com/feeds/x.xml"), "../a/b.html").as_deref(),
+            Some("https://e.com/a/b.html")
+        );
+        assert_eq!(resolve(None, "/a"), None);
+        assert_eq!(resolve(Some("https://e.com/"), "javascript:alert(1)"), None);
+    }
+
+    #[test]
+    fn author_names() {
+        assert_eq!(author_name("jo@e.com (Jo Smith)"), "Jo Smith");
+        assert_eq!(author_name(" Jo  Smith "), "Jo Smith");
+        assert_eq!(author_name("Smith (AP)"), "Smith (AP)");
+    }
+
+    #[test]
+    fn language_codes() {
+        assert_eq!(language_code("en-US").as_deref(), Some("en"));
+        assert_eq!(language_code("sr_Latn").as_deref(), Some("sr"));
+        assert_eq!(language_code("english"), None);
+    }
+}

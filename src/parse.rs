@@ -1,0 +1,533 @@
+//! Raw feed bytes to entries: character decoding, a small shim for known real-world breakage, then
+//! feed-rs; items that cannot be read are skipped one by one and reported, never the whole document.
+//!
+//! Owns: charset detection (BOM, then the XML declaration, then the HTTP charset, then UTF-8 with a
+//! windows-1252 fallback), the pre-parse shim, and per-item salvage of malformed documents.
+//! Never: touches the network or the clock, or panics on any input.
+
+use encoding_rs::Encoding;
+use feed_rs::model::Entry;
+
+/// Marker returned by our id generator: feed-rs calls it only when an item has no id of its own, so
+/// its presence means "no raw id" and normalization derives a stable key instead.
+const MISSING_ID: &str = "\u{0}wirefeed:no-id";
+
+/// The result of parsing one document.
+#[derive(Debug)]
+pub struct ParsedFeed {
+    /// The entries read, in document order.
+    pub entries: Vec<ParsedEntry>,
+    /// Items that could not be read, with the reason.
+    pub skipped: Vec<Skipped>,
+    /// The feed-level language (`<language>`, `xml:lang`), if any.
+    pub language: Option<String>,
+    /// RSS `<ttl>` in minutes, if any.
+    pub ttl_mins: Option<u32>,
+    /// The character encoding the bytes were decoded from.
+    pub encoding: &'static str,
+}
+
+/// One entry with its raw identifier kept apart from feed-rs's generated one.
+#[derive(Debug)]
+pub struct ParsedEntry {
+    /// The guid/id exactly as the document gave it, trimmed; `None` when it had none.
+    pub raw_id: Option<String>,
+    /// The entry as feed-rs read it.
+    pub entry: Entry,
+}
+
+/// An item that was not read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    /// Position of the item in the document (0-based), when known.
+    pub index: Option<usize>,
+    /// Why it was skipped.
+    pub reason: String,
+}
+
+/// Why a whole document could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    /// The bytes are an HTML page, not a feed.
+    #[error("not a feed: the document is an HTML page")]
+    HtmlPage,
+    /// The document is empty.
+    #[error("not a feed: the document is empty")]
+    Empty,
+    /// No feed root (rss, RDF, feed, JSON Feed object) was found.
+    #[error("not a feed: {0}")]
+    NotAFeed(String),
+    /// A feed, but no item in it could be read.
+    #[error("malformed feed: {0}")]
+    Malformed(String),
+}
+
+impl ParseError {
+    /// Stable kind for the feed row: `not_a_feed` or `parse`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ParseError::HtmlPage | ParseError::Empty | ParseError::NotAFeed(_) => "not_a_feed",
+            ParseError::Malformed(_) => "parse",
+        }
+    }
+}
+
+/// Parses a document. `http_charset` is the `charset` parameter of the response's Content-Type;
+/// `base_url` resolves relative links (the feed's URL).
+pub fn parse(
+    bytes: &[u8],
+    http_charset: Option<&str>,
+    base_url: Option<&str>,
+) -> Result<ParsedFeed, ParseError> {
+    let (text, encoding) = decode(bytes, http_charset);
+    let text = shim(&text);
+    let trimmed = text.trim_start();
+    if trimmed.is_empty() {
+        return Err(ParseError::Empty);
+    }
+    if looks_like_html(trimmed) {
+        return Err(ParseError::HtmlPage);
+    }
+    match feed_rs_parse(&text, base_url) {
+        Ok(feed) => Ok(from_feed(feed, Vec::new(), encoding)),
+        Err(whole) => {
+            if trimmed.starts_with('{') {
+                return Err(ParseError::NotAFeed(whole));
+            }
+            salvage(&text, base_url, encoding, &whole)
+        }
+    }
+}
+
+/// One feed-rs parse with a fresh parser. A fresh one each time because a feed-rs 3.0 parser that
+/// failed inside an item is left in a state where its next parse panics (its MediaRSS scope is never
+/// closed); and any panic inside feed-rs is caught and reported as a parse error, so no input can
+/// take the process down.
+fn feed_rs_parse(text: &str, base_url: Option<&str>) -> Result<feed_rs::model::Feed, String> {
+    let attempt = std::panic::catch_unwind(|| {
+        feed_rs::parser::Builder::new()
+            .base_uri(base_url)
+            .id_generator(|_, _, _| MISSING_ID.to_owned())
+            .build()
+            .parse(text.as_bytes())
+    });
+    match attempt {
+        Ok(Ok(feed)) => Ok(feed),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("the feed parser failed on this input".to_owned()),
+    }
+}
+
+fn from_feed(
+    feed: feed_rs::model::Feed,
+    skipped: Vec<Skipped>,
+    encoding: &'static str,
+) -> ParsedFeed {
+    let entries = feed
+        .entries
+        .into_iter()
+        .map(|entry| {
+            let id = entry.id.trim();
+            let raw_id = (id != MISSING_ID && !id.is_empty()).then(|| id.to_owned());
+            ParsedEntry { raw_id, entry }
+        })
+        .collect();
+    ParsedFeed {
+        entries,
+        skipped,
+        language: feed.language,
+        ttl_mins: feed.ttl,
+        encoding,
+    }
+}
+
+/// Decodes bytes to text: BOM, then the XML declaration's encoding, then the HTTP charset, then
+/// UTF-8 if the bytes are valid UTF-8, else windows-1252 (what mislabelled Western feeds are).
+pub fn decode(bytes: &[u8], http_charset: Option<&str>) -> (String, &'static str) {
+    if let Some((enc, bom_len)) = Encoding::for_bom(bytes) {
+        let (text, _) = enc.decode_without_bom_handling(&bytes[bom_len..]);
+        return (text.into_owned(), enc.name());
+    }
+    let declared = xml_declared_encoding(bytes)
+        .and_then(|label| Encoding::for_label(label.as_bytes()))
+        .or_else(|| http_charset.and_then(|c| Encoding::for_label(c.trim().as_bytes())));
+    // A UTF-16 label on bytes without a BOM is almost always a lie about an ASCII-compatible file.
+    let declared = declared.filter(|e| e.is_ascii_compatible());
+    match declared {
+        Some(enc) if enc != encoding_rs::UTF_8 => {
+            let (text, _) = enc.decode_without_bom_handling(bytes);
+            (text.into_owned(), enc.name())
+        }
+        _ => match std::str::from_utf8(bytes) {
+            Ok(s) => (s.to_owned(), encoding_rs::UTF_8.name()),
+            Err(_) if declared.is_some() => {
+                // Declared UTF-8 but is not: keep what is valid, replace the rest.
+                (
+                    String::from_utf8_lossy(bytes).into_owned(),
+                    encoding_rs::UTF_8.name(),
+                )
+            }
+            Err(_) => {
+                let (text, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes);
+                (text.into_owned(), encoding_rs::WINDOWS_1252.name())
+            }
+        },
+    }
+}
+
+/// The `encoding="…"` of an XML declaration at the start of the bytes, if any.
+fn xml_declared_encoding(bytes: &[u8]) -> Option<String> {
+    let head = &bytes[..bytes.len().min(512)];
+    let start = find(head, b"<?xml")?;
+    if head[..start].iter().any(|b| !b.is_ascii_whitespace()) {
+        return None;
+    }
+    let end = start + find(&head[start..], b"?>")?;
+    let decl = std::str::from_utf8(&head[start..end]).ok()?;
+    let at = decl.find("encoding")?;
+    let rest = decl[at + "encoding".len()..]
+        .trim_start()
+        .strip_prefix('=')?;
+    let rest = rest.trim_start();
+    let quote = rest.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+    let value = &rest[1..];
+    let close = value.find(quote)?;
+    Some(value[..close].to_owned())
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Known real-world breakage, mended before feed-rs sees the text (which is now UTF-8):
+/// - the XML declaration's encoding is rewritten to UTF-8, since the text has been decoded;
+/// - `<rss>` with no `version` (feed-rs rejects it) is read as RSS 2.0;
+/// - control characters that XML forbids are dropped.
+fn shim(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text.trim_start_matches('\u{feff}');
+    // Drop leading garbage whitespace so an XML declaration is at the start.
+    let lead = rest.len() - rest.trim_start().len();
+    rest = &rest[lead..];
+    if rest.starts_with("<?xml") {
+        if let Some(end) = rest.find("?>") {
+            out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>");
+            rest = &rest[end + 2..];
+        }
+    }
+    // `<rss>` or `<rss xmlns…>` without a version attribute.
+    if let Some(at) = rest.find("<rss") {
+        let tag_end = rest[at..].find('>').map(|e| at + e);
+        let after = rest[at + 4..].chars().next();
+        if let (Some(tag_end), Some(c)) = (tag_end, after) {
+            if (c == '>' || c.is_whitespace()) && !rest[at..tag_end].contains("version") {
+                push_clean(&mut out, &rest[..at + 4]);
+                out.push_str(" version=\"2.0\"");
+                rest = &rest[at + 4..];
+            }
+        }
+    }
+    push_clean(&mut out, rest);
+    out
+}
+
+fn push_clean(out: &mut String, s: &str) {
+    if s.chars().any(forbidden_in_xml) {
+        out.extend(s.chars().filter(|c| !forbidden_in_xml(*c)));
+    } else {
+        out.push_str(s);
+    }
+}
+
+fn forbidden_in_xml(c: char) -> bool {
+    matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}')
+}
+
+fn looks_like_html(trimmed: &str) -> bool {
+    let head: String = trimmed
+        .chars()
+        .take(512)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    let head = skip_prolog(&head);
+    head.starts_with("<!doctype html") || head.starts_with("<html")
+}
+
+/// Skips an XML declaration and comments at the start.
+fn skip_prolog(mut s: &str) -> &str {
+    loop {
+        s = s.trim_start();
+        if s.starts_with("<?") {
+            match s.find("?>") {
+                Some(e) => s = &s[e + 2..],
+                None => return s,
+            }
+        } else if s.starts_with("<!--") {
+            match s.find("-->") {
+                Some(e) => s = &s[e + 3..],
+                None => return s,
+            }
+        } else {
+            return s;
+        }
+    }
+}
+
+/// A document feed-rs rejected as a whole: read each item on its own, inside the document's own
+/// envelope, and keep those that parse.
+fn salvage(
+    text: &str,
+    base_url: Option<&str>,
+    encoding: &'static str,
+    whole: &str,
+) -> Result<ParsedFeed, ParseError> {
+    let (tag, chunks) = match item_chunks(text, "item") {
+        c if !c.is_empty() => ("item", c),
+        _ => ("entry", item_chunks(text, "entry")),
+    };
+    let Some(first) = chunks.first() else {
+        return Err(if has_feed_root(text) {
+            ParseError::Malformed(whole.to_owned())
+        } else {
+            ParseError::NotAFeed(whole.to_owned())
+        });
+    };
+    let prefix = &text[..first.start];
+    let suffix: String = open_tags(prefix)
+        .iter()
+        .rev()
+        .map(|t| format!("</{t}>"))
+        .collect();
+    let mut kept: Option<feed_rs::model::Feed> = None;
+    let mut skipped = Vec::new();
+    for (index, chunk) in chunks.iter().enumerate() {
+        let Some(end) = chunk.end else {
+            skipped.push(Skipped {
+                index: Some(index),
+                reason: format!("<{tag}> is not closed (truncated document?)"),
+            });
+            continue;
+        };
+        let doc = format!("{prefix}{}{suffix}", &text[chunk.start..end]);
+        match feed_rs_parse(&doc, base_url) {
+            Ok(mut feed) => match kept.as_mut() {
+                Some(k) => k.entries.append(&mut feed.entries),
+                None => kept = Some(feed),
+            },
+            Err(reason) => skipped.push(Skipped {
+                index: Some(index),
+                reason,
+            }),
+        }
+    }
+    match kept {
+        Some(feed) if !feed.entries.is_empty() => Ok(from_feed(feed, skipped, encoding)),
+        _ => Err(ParseError::Malformed(whole.to_owned())),
+    }
+}
+
+fn has_feed_root(text: &str) -> bool {
+    let head = skip_prolog(text);
+    ["<rss", "<rdf:RDF", "<RDF", "<feed"]
+        .iter()
+        .any(|r| head.starts_with(r))
+}
+
+struct Chunk {
+    start: usize,
+    end: Option<usize>,
+}
+
+/// Byte ranges of `<tag …>…</tag>` at any depth, in order; the last may be unclosed.
+fn item_chunks(text: &str, tag: &str) -> Vec<Chunk> {
+    let open = format!("<{tag}");
+    let close = format!("</{tag}>");
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while let Some(at) = text[pos..].find(&open) {
+        let start = pos + at;
+        let next = text[start + open.len()..].chars().next();
+        if !matches!(next, Some(c) if c == '>' || c == '/' || c.is_whitespace()) {
+            pos = start + open.len();
+            continue;
+        }
+        match text[start..].find(&close) {
+            Some(e) => {
+                let end = start + e + close.len();
+                out.push(Chunk {
+                    start,
+                    end: Some(end),
+                });
+                pos = end;
+            }
+            None => {
+                out.push(Chunk { start, end: None });
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// Element names opened and not closed in `prefix`, outermost first.
+fn open_tags(prefix: &str) -> Vec<String> {
+    let mut stack: Vec<String> = Vec::new();
+    let mut rest = prefix;
+    while let Some(lt) = rest.find('<') {
+        rest = &rest[lt + 1..];
+        if let Some(r) = rest.strip_prefix("!--") {
+            rest = r.find("-->").map_or("", |e| &r[e + 3..]);
+            continue;
+        }
+        if let Some(r) = rest.strip_prefix("![CDATA[") {
+            rest = r.find("]]>").map_or("", |e| &r[e + 3..]);
+            continue;
+        }
+        let Some(gt) = rest.find('>') else { break };
+        let tag = &rest[..gt];
+        rest = &rest[gt + 1..];
+        if tag.starts_with('?') || tag.starts_with('!') || tag.ends_with('/') {
+            continue;
+        }
+        if let Some(name) = tag.strip_prefix('/') {
+            let name = name.trim();
+            if let Some(i) = stack.iter().rposition(|t| t == name) {
+                stack.truncate(i);
+            }
+        } else {
+            let name = tag.split_whitespace().next().unwrap_or("");
+            if !name.is_empty() {
+                stack.push(name.to_owned());
+            }
+        }
+    }
+    stack
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rss(items: &str) -> String {
+        format!(
+            "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>T</title><link>https://e.com/</link>{items}</channel></rss>"
+        )
+    }
+
+    #[test]
+    fn rss_without_version_is_read_as_rss2() {
+        let doc = "<rss><channel><title>T</title><item><title>A</title><link>https://e.com/a</link></item></channel></rss>";
+        let f = parse(doc.as_bytes(), None, None).expect("parses");
+        assert_eq!(f.entries.len(), 1);
+    }
+
+    #[test]
+    fn raw_id_is_kept_and_missing_id_is_none() {
+        let doc = rss("<item><guid>g-1</guid><title>A</title></item><item><title>B</title><link>https://e.com/b</link></item>");
+        let f = parse(doc.as_bytes(), None, None).expect("parses");
+        assert_eq!(f.entries[0].raw_id.as_deref(), Some("g-1"));
+        assert_eq!(f.entries[1].raw_id, None);
+    }
+
+    #[test]
+    fn charset_from_declaration_then_http_then_sniffing() {
+        // "Vučić" in windows-1250: č = 0xE8, ć = 0xE6.
+        let mut doc =
+            b"<?xml version=\"1.0\" encoding=\"windows-1250\"?><rss version=\"2.0\"><channel><item><title>Vu"
+                .to_vec();
+        doc.extend_from_slice(&[0xE8, b'i', 0xE6]);
+        doc.extend_from_slice(b"</title></item></channel></rss>");
+        let f = parse(&doc, None, None).expect("parses");
+        assert_eq!(f.encoding, "windows-1250");
+        let title = f.entries[0].entry.title.as_ref().map(|t| t.content.clone());
+        assert_eq!(title.as_deref(), Some("Vučić"));
+
+        // Same bytes, no declaration, charset from HTTP.
+        let body = &doc[doc.windows(4).position(|w| w == b"<rss").expect("has rss")..];
+        let f = parse(body, Some("windows-1250"), None).expect("parses");
+        let title = f.entries[0].entry.title.as_ref().map(|t| t.content.clone());
+        assert_eq!(title.as_deref(), Some("Vučić"));
+
+        // No label at all and not UTF-8: windows-1252.
+        let (_, enc) = decode(&[b'a', 0xE9, b'b'], None);
+        assert_eq!(enc, "windows-1252");
+    }
+
+    #[test]
+    fn utf8_bom_wins() {
+        let mut doc = vec![0xEF, 0xBB, 0xBF];
+        doc.extend_from_slice(rss("<item><title>é</title></item>").as_bytes());
+        let f = parse(&doc, Some("iso-8859-1"), None).expect("parses");
+        assert_eq!(f.encoding, "UTF-8");
+        assert_eq!(
+            f.entries[0]
+                .entry
+                .title
+                .as_ref()
+                .map(|t| t.content.as_str()),
+            Some("é")
+        );
+    }
+
+    #[test]
+    fn one_broken_item_does_not_lose_the_others() {
+        let doc = rss(
+            "<item><title>Good 1</title><guid>1</guid></item><item><title>Bad</title><guid>2</guid><description>a <b>b</description></item><item><title>Good 3</title><guid>3</guid></item>",
+        );
+        let f = parse(doc.as_bytes(), None, None).expect("salvaged");
+        let titles: Vec<_> = f
+            .entries
+            .iter()
+            .filter_map(|e| e.entry.title.as_ref().map(|t| t.content.clone()))
+            .collect();
+        assert_eq!(titles, vec!["Good 1", "Good 3"]);
+        assert_eq!(f.skipped.len(), 1);
+        assert_eq!(f.skipped[0].index, Some(1));
+    }
+
+    #[test]
+    fn truncated_document_keeps_complete_items() {
+        let doc = rss("<item><title>One</title><guid>1</guid></item><item><title>Two</title><guid>2</guid></item>");
+        let cut = &doc[..doc.find("<guid>2").expect("has guid 2")];
+        let f = parse(cut.as_bytes(), None, None).expect("salvaged");
+        assert_eq!(f.entries.len(), 1);
+        assert_eq!(f.skipped.len(), 1);
+    }
+
+    #[test]
+    fn html_empty_and_garbage_are_clear_errors() {
+        let check = |input: &str, kind: &str| {
+            let err = parse(input.as_bytes(), None, None).expect_err(input);
+            assert_eq!(err.kind(), kind, "{input}: {err}");
+        };
+        check("<!DOCTYPE html><html><body>hi</body></html>", "not_a_feed");
+        check("  \n ", "not_a_feed");
+        check("hello world", "not_a_feed");
+        check("{\"not\": \"a feed\"}", "not_a_feed");
+        check("<rss version=\"2.0\"><channel><title>x", "parse");
+    }
+
+    #[test]
+    fn control_characters_are_dropped() {
+        let doc = rss("<item><title>A\u{1}B</title></item>");
+        let f = parse(doc.as_bytes(), None, None).expect("parses");
+        assert_eq!(
+            f.entries[0]
+                .entry
+                .title
+                .as_ref()
+                .map(|t| t.content.as_str()),
+            Some("AB")
+        );
+    }
+
+    #[test]
+    fn open_tags_tracks_the_envelope() {
+        assert_eq!(
+            open_tags(
+                "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>x</title><image/>"
+            ),
+            vec!["rss", "channel"]
+        );
+    }
+}

@@ -1,0 +1,314 @@
+//! The database: connecting, migrating, and every read and write wirefeed makes.
+//!
+//! Owns all SQL. PostgreSQL (`postgres.rs`) is the production store; SQLite (`sqlite.rs`) is the
+//! zero-setup default. Both implement the same logical model from `migrations/`, and the methods here
+//! dispatch to one or the other. Writes for one feed refresh happen in one transaction, idempotently:
+//! unique keys, not application checks, keep rows single. Never: makes a network call while a
+//! transaction is open, or lets a sqlx type leave this module.
+
+mod postgres;
+mod sqlite;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::config::{redact_url, DatabaseConfig};
+use crate::model::{Feed, FeedId, Story};
+
+/// A database failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The URL is neither postgres:// nor sqlite:.
+    #[error("unsupported database URL `{0}`")]
+    UnsupportedUrl(String),
+    /// Could not connect.
+    #[error("cannot connect to {url}: {source}")]
+    Connect {
+        url: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    /// A migration failed.
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A query failed.
+    #[error("database error: {0}")]
+    Query(#[from] sqlx::Error),
+}
+
+/// Where a feed was defined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DefinedIn {
+    /// `[[feeds]]` in the config file (synced at start).
+    Config,
+    /// `wirefeed feeds add` (or an OPML import).
+    Cli,
+}
+
+impl DefinedIn {
+    fn as_str(self) -> &'static str {
+        match self {
+            DefinedIn::Config => "config",
+            DefinedIn::Cli => "cli",
+        }
+    }
+}
+
+/// A feed to add or keep.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewFeed<'a> {
+    pub url: &'a str,
+    pub source: &'a str,
+    pub is_wire: bool,
+    pub defined_in: DefinedIn,
+}
+
+/// Everything one feed refresh writes, in one transaction.
+#[derive(Debug)]
+pub struct Refresh<'a> {
+    pub feed: &'a Feed,
+    pub now: DateTime<Utc>,
+    /// `fetched`, `not_modified`, `unchanged`, `gone`, `rate_limited` or `error`.
+    pub outcome: &'static str,
+    pub http_status: Option<u16>,
+    /// Stable error kind; `None` when healthy.
+    pub error_kind: Option<&'static str>,
+    pub error_message: Option<String>,
+    /// New validators to store; `None` keeps the old ones.
+    pub validators: Option<(Option<String>, Option<String>)>,
+    /// Hash of the body just fetched; `None` keeps the old one.
+    pub body_hash: Option<String>,
+    /// New feed status (`gone`); `None` keeps it.
+    pub status: Option<&'static str>,
+    pub next_check_at: DateTime<Utc>,
+    pub duration_ms: i64,
+    pub bytes: i64,
+    pub items: i64,
+    /// Normalized stories, unique by key.
+    pub stories: &'a [Story],
+}
+
+/// What a refresh changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Written {
+    pub new_stories: u64,
+    pub updated_stories: u64,
+}
+
+/// A feed as `feeds list` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct FeedInfo {
+    pub id: i64,
+    pub url: String,
+    pub source: String,
+    pub wire: bool,
+    pub defined_in: String,
+    pub status: String,
+    pub last_status: Option<i64>,
+    pub last_error: Option<String>,
+    pub last_error_message: Option<String>,
+    pub consecutive_errors: i64,
+    pub last_fetched_at: Option<String>,
+    pub next_check_at: String,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub stories: i64,
+}
+
+/// Filters for `stories`.
+#[derive(Debug, Clone, Default)]
+pub struct StoryQuery {
+    /// Only stories published (or first seen) at or after this instant.
+    pub since: Option<DateTime<Utc>>,
+    pub limit: i64,
+}
+
+/// A stored story as `stories --json` prints it.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoredStory {
+    pub id: i64,
+    pub key: String,
+    pub feed_url: String,
+    pub source: String,
+    pub url: Option<String>,
+    pub title: String,
+    pub published: Option<String>,
+    pub updated: Option<String>,
+    pub authors: Vec<String>,
+    pub language: Option<String>,
+    pub wire_service: Option<String>,
+    pub dateline: Option<String>,
+    pub body: String,
+    pub cluster: Option<i64>,
+    pub origin: Option<i64>,
+    pub is_reprint: bool,
+    pub version: i64,
+    pub countries: Vec<serde_json::Value>,
+    pub regions: Vec<serde_json::Value>,
+    pub topics: Vec<String>,
+}
+
+/// One tag row, as read back.
+#[derive(Debug, Clone)]
+pub(crate) struct TagRow {
+    pub story_id: i64,
+    pub kind: String,
+    pub value: String,
+    pub score: f64,
+    pub is_primary: bool,
+}
+
+/// Attaches tag rows to the stories they belong to.
+pub(crate) fn attach_tags(stories: &mut [StoredStory], tags: Vec<TagRow>) {
+    let index: std::collections::HashMap<i64, usize> =
+        stories.iter().enumerate().map(|(i, s)| (s.id, i)).collect();
+    for t in tags {
+        let Some(&i) = index.get(&t.story_id) else {
+            continue;
+        };
+        let s = &mut stories[i];
+        match t.kind.as_str() {
+            "country" => s.countries.push(serde_json::json!({
+                "code": t.value, "score": t.score, "primary": t.is_primary
+            })),
+            "region" => s
+                .regions
+                .push(serde_json::json!({ "slug": t.value, "score": t.score })),
+            _ => s.topics.push(t.value),
+        }
+    }
+}
+
+/// How many rows of the fetch log are kept per feed.
+pub const FETCH_LOG_PER_FEED: i64 = 50;
+
+/// A connection pool to one of the two databases.
+#[derive(Clone)]
+pub enum Store {
+    Postgres(sqlx::PgPool),
+    Sqlite(sqlx::SqlitePool),
+}
+
+macro_rules! dispatch {
+    ($self:ident, $db:ident => $f:ident($($arg:expr),*)) => {
+        match $self {
+            Store::Postgres($db) => postgres::$f($($arg),*).await,
+            Store::Sqlite($db) => sqlite::$f($($arg),*).await,
+        }
+    };
+}
+
+impl Store {
+    /// Connects (creating a SQLite file if missing).
+    pub async fn connect(cfg: &DatabaseConfig) -> Result<Store, StoreError> {
+        let url = cfg.url.as_str();
+        let connect_err = |source| StoreError::Connect {
+            url: redact_url(url),
+            source,
+        };
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let pool = postgres::connect(url, cfg.max_connections)
+                .await
+                .map_err(connect_err)?;
+            Ok(Store::Postgres(pool))
+        } else if url.starts_with("sqlite:") {
+            let pool = sqlite::connect(url, cfg.max_connections)
+                .await
+                .map_err(connect_err)?;
+            Ok(Store::Sqlite(pool))
+        } else {
+            Err(StoreError::UnsupportedUrl(redact_url(url)))
+        }
+    }
+
+    /// `postgres` or `sqlite`.
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Store::Postgres(_) => "postgres",
+            Store::Sqlite(_) => "sqlite",
+        }
+    }
+
+    /// Applies pending migrations.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match self {
+            Store::Postgres(p) => sqlx::migrate!("./migrations/postgres").run(p).await?,
+            Store::Sqlite(p) => sqlx::migrate!("./migrations/sqlite").run(p).await?,
+        }
+        Ok(())
+    }
+
+    /// Answers when the database does.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        dispatch!(self, p => ping(p))
+    }
+
+    /// Adds a feed, or updates its source and wire flag; reactivates a paused config feed.
+    pub async fn upsert_feed(
+        &self,
+        feed: &NewFeed<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<FeedId, StoreError> {
+        dispatch!(self, p => upsert_feed(p, feed, now))
+    }
+
+    /// Makes the `feeds` table agree with the config file: its feeds are added or updated, and
+    /// config feeds no longer in the file are paused (their stories stay).
+    pub async fn sync_config_feeds(
+        &self,
+        feeds: &[crate::config::FeedConfig],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut keep = Vec::with_capacity(feeds.len());
+        for f in feeds {
+            self.upsert_feed(
+                &NewFeed {
+                    url: &f.url,
+                    source: &f.source,
+                    is_wire: f.wire,
+                    defined_in: DefinedIn::Config,
+                },
+                now,
+            )
+            .await?;
+            keep.push(f.url.clone());
+        }
+        dispatch!(self, p => pause_config_feeds_except(p, &keep))
+    }
+
+    /// Removes a feed and its stories. Returns whether it existed.
+    pub async fn remove_feed(&self, url: &str) -> Result<bool, StoreError> {
+        dispatch!(self, p => remove_feed(p, url))
+    }
+
+    /// Every feed, for `feeds list`.
+    pub async fn list_feeds(&self) -> Result<Vec<FeedInfo>, StoreError> {
+        dispatch!(self, p => list_feeds(p))
+    }
+
+    /// Active feeds whose next check is due at `now` (all active feeds when `now` is `None`),
+    /// soonest first.
+    pub async fn due_feeds(
+        &self,
+        now: Option<DateTime<Utc>>,
+        limit: i64,
+    ) -> Result<Vec<Feed>, StoreError> {
+        dispatch!(self, p => due_feeds(p, now, limit))
+    }
+
+    /// The earliest next check among active feeds.
+    pub async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        dispatch!(self, p => next_due(p))
+    }
+
+    /// Writes one refresh: stories, clusters for new stories, feed state and the fetch log, in one
+    /// transaction.
+    pub async fn record_refresh(&self, r: &Refresh<'_>) -> Result<Written, StoreError> {
+        dispatch!(self, p => record_refresh(p, r))
+    }
+
+    /// Stored stories, newest first.
+    pub async fn stories(&self, q: &StoryQuery) -> Result<Vec<StoredStory>, StoreError> {
+        dispatch!(self, p => stories(p, q))
+    }
+}

@@ -213,6 +213,10 @@ fn authors_of(e: &Entry) -> Vec<String> {
 /// RSS `<author>` is often `email (Name)`: keep the name.
 fn author_name(raw: &str) -> String {
     let raw = decode_entities(raw.trim());
+    // feed-rs splits `email (Name)` into an email and the name `(Name)`.
+    if let Some(inner) = raw.strip_prefix('(').and_then(|r| r.strip_suffix(')')) {
+        return collapse_ws(inner);
+    }
     if let (Some(open), true) = (raw.find('('), raw.ends_with(')')) {
         let inner = raw[open + 1..raw.len() - 1].trim();
         if !inner.is_empty() && raw[..open].contains('@') {
@@ -469,6 +473,7 @@ mod tests {
     fn author_names() {
         assert_eq!(author_name("jo@e.com (Jo Smith)"), "Jo Smith");
         assert_eq!(author_name(" Jo  Smith "), "Jo Smith");
+        assert_eq!(author_name("(Jo Smith)"), "Jo Smith");
         assert_eq!(author_name("Smith (AP)"), "Smith (AP)");
     }
 

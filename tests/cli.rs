@@ -1,0 +1,249 @@
+//! The real `wirefeed` binary: check, run --once, stories --json, feeds, and SIGTERM.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{FeedServer, TestDb};
+
+fn wirefeed(config: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_wirefeed"))
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env_remove("WIREFEED_DATABASE_URL")
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run wirefeed")
+}
+
+fn write_config(dir: &Path, db_url: &str, feeds: &[(&str, &str, bool)]) -> std::path::PathBuf {
+    let mut text = format!(
+        "[database]\nurl = \"{db_url}\"\n[fetch]\nallow_private_networks = true\ntimeout_secs = 5\n[daemon]\ntick_secs = 1\n"
+    );
+    for (url, source, wire) in feeds {
+        text.push_str(&format!(
+            "[[feeds]]\nurl = \"{url}\"\nsource = \"{source}\"\nwire = {wire}\n"
+        ));
+    }
+    let path = dir.join("wirefeed.toml");
+    std::fs::write(&path, text).expect("write config");
+    path
+}
+
+fn json_lines(out: &Output) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
+        .collect()
+}
+
+#[test]
+fn check_accepts_the_shipped_config_and_reports_every_problem_of_a_bad_one() {
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/wirefeed.toml");
+    let out = wirefeed(&shipped, &["check"]);
+    assert!(out.status.success(), "{out:?}");
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[fetch]\ntimeout_secs = 0\nconcurency = 4\n[[feeds]]\nurl = \"ftp://x/\"\nsource = \"X\"\n",
+    )
+    .expect("write");
+    let out = wirefeed(&bad, &["check"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unknown key `fetch.concurency`"), "{err}");
+
+    std::fs::write(
+        &bad,
+        "[fetch]\ntimeout_secs = 0\n[[feeds]]\nurl = \"ftp://x/\"\nsource = \"\"\n",
+    )
+    .expect("write");
+    let out = wirefeed(&bad, &["check"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    for want in ["fetch.timeout_secs", "feeds[0].url", "feeds[0].source"] {
+        assert!(err.contains(want), "{want} missing from: {err}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_once_then_stories_and_feeds_as_json() {
+    let db = TestDb::sqlite();
+    let dir = db.dir().expect("sqlite dir");
+    let server = FeedServer::start().await;
+    let rss = server.fixture("/rss2.xml", "rss2_html_description.xml");
+    let cp = server.fixture("/cp1250.xml", "windows1250.xml");
+    let dead = server.url("/missing.xml");
+    let config = write_config(
+        &dir,
+        &db.url,
+        &[
+            (&rss, "The Example Times", false),
+            (&cp, "Vesti", false),
+            (&dead, "Dead", false),
+        ],
+    );
+
+    let out = tokio::task::spawn_blocking({
+        let c = config.clone();
+        move || wirefeed(&c, &["run", "--once"])
+    })
+    .await
+    .expect("join");
+    assert!(
+        out.status.success(),
+        "a failing feed never fails --once: {out:?}"
+    );
+
+    let c = config.clone();
+    let out = tokio::task::spawn_blocking(move || wirefeed(&c, &["stories", "--json"]))
+        .await
+        .expect("join");
+    assert!(out.status.success(), "{out:?}");
+    let stories = json_lines(&out);
+    assert_eq!(stories.len(), 4);
+    for s in &stories {
+        for field in [
+            "id",
+            "key",
+            "feed_url",
+            "source",
+            "url",
+            "title",
+            "published",
+            "updated",
+            "authors",
+            "language",
+            "wire_service",
+            "dateline",
+            "body",
+            "cluster",
+            "origin",
+            "countries",
+            "regions",
+            "topics",
+        ] {
+            assert!(s.get(field).is_some(), "{field} missing in {s}");
+        }
+        assert!(s["published"].as_str().is_some_and(|p| p.ends_with('Z')));
+    }
+    // Newest first.
+    let published: Vec<&str> = stories
+        .iter()
+        .filter_map(|s| s["published"].as_str())
+        .collect();
+    let mut sorted = published.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(published, sorted);
+
+    let c = config.clone();
+    let out = tokio::task::spawn_blocking(move || wirefeed(&c, &["feeds", "list", "--json"]))
+        .await
+        .expect("join");
+    let feeds = json_lines(&out);
+    assert_eq!(feeds.len(), 3);
+    let dead_row = feeds
+        .iter()
+        .find(|f| f["url"] == dead.as_str())
+        .expect("dead feed listed");
+    assert_eq!(dead_row["last_error"], "http_4xx");
+    assert_eq!(dead_row["last_status"], 404);
+    assert_eq!(dead_row["status"], "active");
+
+    // feeds add / remove.
+    let c = config.clone();
+    let extra = server.fixture("/extra.xml", "rss1_rdf.xml");
+    let e = extra.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        wirefeed(&c, &["feeds", "add", &e, "--source", "AP", "--wire"])
+    })
+    .await
+    .expect("join");
+    assert!(out.status.success(), "{out:?}");
+    let c = config.clone();
+    let out = tokio::task::spawn_blocking(move || wirefeed(&c, &["feeds", "list", "--json"]))
+        .await
+        .expect("join");
+    let added = json_lines(&out)
+        .into_iter()
+        .find(|f| f["url"] == extra.as_str())
+        .expect("added feed listed");
+    assert_eq!(added["wire"], true);
+    let c = config.clone();
+    let e = extra.clone();
+    let out = tokio::task::spawn_blocking(move || wirefeed(&c, &["feeds", "remove", &e]))
+        .await
+        .expect("join");
+    assert!(out.status.success(), "{out:?}");
+    let c = config.clone();
+    let out = tokio::task::spawn_blocking(move || wirefeed(&c, &["feeds", "remove", &extra]))
+        .await
+        .expect("join");
+    assert_eq!(out.status.code(), Some(1), "removing twice is an error");
+    let c = config.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        wirefeed(&c, &["feeds", "add", "file:///etc/passwd", "--source", "X"])
+    })
+    .await
+    .expect("join");
+    assert!(!out.status.success());
+}
+
+#[test]
+fn an_unreachable_database_fails_run_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_config(dir.path(), "postgres://nobody@127.0.0.1:1/none", &[]);
+    let out = wirefeed(&config, &["run", "--once"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot connect"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_exits_zero_on_sigterm() {
+    let db = TestDb::sqlite();
+    let dir = db.dir().expect("sqlite dir");
+    let server = FeedServer::start().await;
+    let url = server.fixture("/f.xml", "rss_no_version.xml");
+    let config = write_config(&dir, &db.url, &[(&url, "Gazette", false)]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wirefeed"))
+        .arg("--config")
+        .arg(&config)
+        .arg("run")
+        .env_remove("WIREFEED_DATABASE_URL")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn daemon");
+    // Wait (bounded) until the daemon has polled the feed once.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while server.requests("/f.xml") == 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(server.requests("/f.xml"), 1, "the daemon polled");
+    // Give the refresh a moment to commit, then stop.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let exit = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "daemon did not stop");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(exit.code(), Some(0));
+    let c = config.clone();
+    let out = tokio::task::spawn_blocking(move || wirefeed(&c, &["stories", "--json"]))
+        .await
+        .expect("join");
+    assert_eq!(json_lines(&out).len(), 2);
+}

@@ -196,28 +196,34 @@ pub(super) async fn record_refresh(p: &PgPool, r: &Refresh<'_>) -> Result<Writte
     let mut tx = p.begin().await?;
     let mut written = Written::default();
     let feed_id = r.feed.id.0;
-    for chunk in r.stories.chunks(BATCH_ROWS) {
-        // Keep the text a changed story had before, with its version number.
-        let mut qb = QueryBuilder::new("WITH n(key, hash) AS (");
-        qb.push_values(chunk, |mut b, s| {
-            b.push_bind(&s.key).push_bind(s.content_hash());
-        });
-        qb.push(
+    let hashes: Vec<String> = r.stories.iter().map(|s| s.content_hash()).collect();
+    // A feed never parsed before has no stories that could change.
+    let may_update = r.feed.body_hash.is_some();
+    for (chunk, chunk_hashes) in r.stories.chunks(BATCH_ROWS).zip(hashes.chunks(BATCH_ROWS)) {
+        let rows = || chunk.iter().zip(chunk_hashes);
+        if may_update {
+            // Keep the text a changed story had before, with its version number.
+            let mut qb = QueryBuilder::new("WITH n(key, hash) AS (");
+            qb.push_values(rows(), |mut b, (s, h)| {
+                b.push_bind(&s.key).push_bind(h);
+            });
+            qb.push(
             ") INSERT INTO story_versions (story_id, version, title, body, content_hash, replaced_at)
              SELECT s.id, s.version, s.title, s.body, s.content_hash, ",
         );
-        qb.push_bind(r.now);
-        qb.push(" FROM stories s JOIN n ON s.key = n.key WHERE s.feed_id = ");
-        qb.push_bind(feed_id);
-        qb.push(" AND s.content_hash <> n.hash ON CONFLICT DO NOTHING");
-        qb.build().execute(&mut *tx).await?;
+            qb.push_bind(r.now);
+            qb.push(" FROM stories s JOIN n ON s.key = n.key WHERE s.feed_id = ");
+            qb.push_bind(feed_id);
+            qb.push(" AND s.content_hash <> n.hash ON CONFLICT DO NOTHING");
+            qb.build().execute(&mut *tx).await?;
+        }
 
         let mut qb = QueryBuilder::new(
             "INSERT INTO stories (feed_id, source_id, key, url, title, body, authors, published_at,
                 updated_at, language, wire_service, dateline, content_hash, first_seen_at,
                 last_changed_at) ",
         );
-        qb.push_values(chunk, |mut b, s| {
+        qb.push_values(rows(), |mut b, (s, h)| {
             b.push_bind(feed_id)
                 .push_bind(r.feed.source_id)
                 .push_bind(&s.key)
@@ -230,7 +236,7 @@ pub(super) async fn record_refresh(p: &PgPool, r: &Refresh<'_>) -> Result<Writte
                 .push_bind(&s.language)
                 .push_bind(&s.wire_service)
                 .push_bind(&s.dateline)
-                .push_bind(s.content_hash())
+                .push_bind(h)
                 .push_bind(r.now)
                 .push_bind(r.now);
         });

@@ -343,7 +343,7 @@ impl App {
                         outcome = refresh.outcome,
                         error_kind = kind,
                         status = refresh.http_status,
-                        message = refresh.error_message.as_deref().unwrap_or(""),
+                        detail = refresh.error_message.as_deref().unwrap_or(""),
                         "feed failed"
                     ),
                 }

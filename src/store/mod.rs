@@ -179,6 +179,36 @@ pub(crate) fn attach_tags(stories: &mut [StoredStory], tags: Vec<TagRow>) {
     }
 }
 
+// SQL that both databases speak alike.
+
+/// Every feed with its source and story count, for `feeds list`.
+const LIST_FEEDS: &str =
+    "SELECT f.id, f.url, s.name AS source, s.is_wire, f.defined_in, f.status, f.last_status,
+                f.last_error, f.last_error_message, f.consecutive_errors, f.last_fetched_at,
+                f.next_check_at, f.etag, f.last_modified,
+                (SELECT count(*) FROM stories st WHERE st.feed_id = f.id) AS stories
+         FROM feeds f JOIN sources s ON s.id = f.source_id ORDER BY f.id";
+
+/// Clusters left with no origin and no stories after a feed is removed.
+const DELETE_ORPHAN_CLUSTERS: &str = "DELETE FROM clusters WHERE origin_story_id IS NULL AND NOT EXISTS (SELECT 1 FROM stories s WHERE s.cluster_id = clusters.id)";
+
+/// The head of the multi-row story upsert; rows follow.
+const INSERT_STORIES: &str =
+    "INSERT INTO stories (feed_id, source_id, key, url, title, body, authors, published_at,
+                updated_at, language, wire_service, dateline, content_hash, first_seen_at,
+                last_changed_at) ";
+
+/// The tail of the story upsert: a row changes (and its version rises) only when its content hash does.
+const ON_STORY_CONFLICT: &str =
+    " ON CONFLICT (feed_id, key) DO UPDATE SET url = excluded.url, title = excluded.title,
+                body = excluded.body, authors = excluded.authors,
+                published_at = excluded.published_at, updated_at = excluded.updated_at,
+                language = excluded.language, wire_service = excluded.wire_service,
+                dateline = excluded.dateline, content_hash = excluded.content_hash,
+                last_changed_at = excluded.last_changed_at, version = stories.version + 1
+             WHERE stories.content_hash <> excluded.content_hash
+             RETURNING version";
+
 /// How many rows of the fetch log are kept per feed.
 pub const FETCH_LOG_PER_FEED: i64 = 50;
 

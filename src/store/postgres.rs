@@ -109,7 +109,7 @@ pub(super) async fn remove_feed(p: &PgPool, url: &str) -> Result<bool, StoreErro
         .execute(&mut *tx)
         .await?
         .rows_affected();
-    sqlx::query("DELETE FROM clusters WHERE origin_story_id IS NULL AND NOT EXISTS (SELECT 1 FROM stories s WHERE s.cluster_id = clusters.id)")
+    sqlx::query(super::DELETE_ORPHAN_CLUSTERS)
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
@@ -117,15 +117,7 @@ pub(super) async fn remove_feed(p: &PgPool, url: &str) -> Result<bool, StoreErro
 }
 
 pub(super) async fn list_feeds(p: &PgPool) -> Result<Vec<FeedInfo>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT f.id, f.url, s.name AS source, s.is_wire, f.defined_in, f.status, f.last_status,
-                f.last_error, f.last_error_message, f.consecutive_errors, f.last_fetched_at,
-                f.next_check_at, f.etag, f.last_modified,
-                (SELECT count(*) FROM stories st WHERE st.feed_id = f.id) AS stories
-         FROM feeds f JOIN sources s ON s.id = f.source_id ORDER BY f.id",
-    )
-    .fetch_all(p)
-    .await?;
+    let rows = sqlx::query(super::LIST_FEEDS).fetch_all(p).await?;
     rows.iter()
         .map(|r| {
             Ok(FeedInfo {
@@ -218,11 +210,7 @@ pub(super) async fn record_refresh(p: &PgPool, r: &Refresh<'_>) -> Result<Writte
             qb.build().execute(&mut *tx).await?;
         }
 
-        let mut qb = QueryBuilder::new(
-            "INSERT INTO stories (feed_id, source_id, key, url, title, body, authors, published_at,
-                updated_at, language, wire_service, dateline, content_hash, first_seen_at,
-                last_changed_at) ",
-        );
+        let mut qb = QueryBuilder::new(super::INSERT_STORIES);
         qb.push_values(rows(), |mut b, (s, h)| {
             b.push_bind(feed_id)
                 .push_bind(r.feed.source_id)
@@ -240,16 +228,7 @@ pub(super) async fn record_refresh(p: &PgPool, r: &Refresh<'_>) -> Result<Writte
                 .push_bind(r.now)
                 .push_bind(r.now);
         });
-        qb.push(
-            " ON CONFLICT (feed_id, key) DO UPDATE SET url = excluded.url, title = excluded.title,
-                body = excluded.body, authors = excluded.authors,
-                published_at = excluded.published_at, updated_at = excluded.updated_at,
-                language = excluded.language, wire_service = excluded.wire_service,
-                dateline = excluded.dateline, content_hash = excluded.content_hash,
-                last_changed_at = excluded.last_changed_at, version = stories.version + 1
-             WHERE stories.content_hash <> excluded.content_hash
-             RETURNING version",
-        );
+        qb.push(super::ON_STORY_CONFLICT);
         let versions: Vec<i32> = qb.build_query_scalar().fetch_all(&mut *tx).await?;
         for v in versions {
             if v == 1 {

@@ -96,7 +96,7 @@ pub(super) async fn remove_feed(p: &SqlitePool, url: &str) -> Result<bool, Store
         .execute(&mut *tx)
         .await?
         .rows_affected();
-    sqlx::query("DELETE FROM clusters WHERE origin_story_id IS NULL AND NOT EXISTS (SELECT 1 FROM stories s WHERE s.cluster_id = clusters.id)")
+    sqlx::query(super::DELETE_ORPHAN_CLUSTERS)
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
@@ -104,15 +104,7 @@ pub(super) async fn remove_feed(p: &SqlitePool, url: &str) -> Result<bool, Store
 }
 
 pub(super) async fn list_feeds(p: &SqlitePool) -> Result<Vec<FeedInfo>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT f.id, f.url, s.name AS source, s.is_wire, f.defined_in, f.status, f.last_status,
-                f.last_error, f.last_error_message, f.consecutive_errors, f.last_fetched_at,
-                f.next_check_at, f.etag, f.last_modified,
-                (SELECT count(*) FROM stories st WHERE st.feed_id = f.id) AS stories
-         FROM feeds f JOIN sources s ON s.id = f.source_id ORDER BY f.id",
-    )
-    .fetch_all(p)
-    .await?;
+    let rows = sqlx::query(super::LIST_FEEDS).fetch_all(p).await?;
     rows.iter()
         .map(|r| {
             Ok(FeedInfo {
@@ -208,11 +200,7 @@ pub(super) async fn record_refresh(p: &SqlitePool, r: &Refresh<'_>) -> Result<Wr
             qb.build().execute(&mut *tx).await?;
         }
 
-        let mut qb = QueryBuilder::new(
-            "INSERT INTO stories (feed_id, source_id, key, url, title, body, authors, published_at,
-                updated_at, language, wire_service, dateline, content_hash, first_seen_at,
-                last_changed_at) ",
-        );
+        let mut qb = QueryBuilder::new(super::INSERT_STORIES);
         qb.push_values(rows(), |mut b, (s, h)| {
             b.push_bind(feed_id)
                 .push_bind(r.feed.source_id)
@@ -230,16 +218,7 @@ pub(super) async fn record_refresh(p: &SqlitePool, r: &Refresh<'_>) -> Result<Wr
                 .push_bind(&now)
                 .push_bind(&now);
         });
-        qb.push(
-            " ON CONFLICT (feed_id, key) DO UPDATE SET url = excluded.url, title = excluded.title,
-                body = excluded.body, authors = excluded.authors,
-                published_at = excluded.published_at, updated_at = excluded.updated_at,
-                language = excluded.language, wire_service = excluded.wire_service,
-                dateline = excluded.dateline, content_hash = excluded.content_hash,
-                last_changed_at = excluded.last_changed_at, version = stories.version + 1
-             WHERE stories.content_hash <> excluded.content_hash
-             RETURNING version",
-        );
+        qb.push(super::ON_STORY_CONFLICT);
         let versions: Vec<i64> = qb.build_query_scalar().fetch_all(&mut *tx).await?;
         for v in versions {
             if v == 1 {

@@ -23,7 +23,16 @@ pub struct DocContext<'a> {
 pub fn normalize(parsed: &ParsedEntry, ctx: &DocContext<'_>) -> Option<Story> {
     let e = &parsed.entry;
     let base = e.base.as_deref().or(ctx.base_url);
-    let url = pick_link(&e.links).and_then(|href| resolve(base, href));
+    // RSS items often carry their address only as a permalink guid.
+    let url = pick_link(&e.links)
+        .and_then(|href| resolve(base, href))
+        .or_else(|| {
+            parsed
+                .raw_id
+                .as_deref()
+                .filter(|id| id.starts_with("http://") || id.starts_with("https://"))
+                .and_then(|id| resolve(None, id))
+        });
     let title = e.title.as_ref().map(text_of).unwrap_or_default();
     let title = collapse_ws(&title);
     let body = body_of(e);
@@ -467,6 +476,15 @@ mod tests {
         );
         assert_eq!(resolve(None, "/a"), None);
         assert_eq!(resolve(Some("https://e.com/"), "javascript:alert(1)"), None);
+    }
+
+    #[test]
+    fn a_permalink_guid_is_the_url_when_there_is_no_link() {
+        let doc = "<rss version=\"2.0\"><channel><item><title>A</title><guid>https://e.com/a</guid></item><item><title>B</title><guid>b-1</guid></item></channel></rss>";
+        let parsed = crate::parse::parse(doc.as_bytes(), None, None).expect("parses");
+        let n = normalize_document(&parsed, None, 10);
+        assert_eq!(n.stories[0].url.as_deref(), Some("https://e.com/a"));
+        assert_eq!(n.stories[1].url, None);
     }
 
     #[test]

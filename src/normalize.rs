@@ -113,6 +113,9 @@ pub fn normalize_document(
     out
 }
 
+/// Longest key stored as it is.
+const MAX_KEY_BYTES: usize = 512;
+
 /// Our own stable key: the raw guid/id, else the link, else a hash of title and date. Never
 /// feed-rs's generated id, which is not stable.
 pub fn stable_key(
@@ -121,11 +124,20 @@ pub fn stable_key(
     title: &str,
     published: Option<DateTime<Utc>>,
 ) -> String {
+    let usable = |k: &str| {
+        let k = collapse_ws(k);
+        // Index entries have a size limit: a very long id is kept as its hash.
+        if k.len() > MAX_KEY_BYTES {
+            format!("hash:{}", &blake3::hash(k.as_bytes()).to_hex()[..32])
+        } else {
+            k
+        }
+    };
     if let Some(id) = raw_id.map(str::trim).filter(|s| !s.is_empty()) {
-        return id.to_owned();
+        return usable(id);
     }
     if let Some(u) = url {
-        return u.to_owned();
+        return usable(u);
     }
     let mut h = blake3::Hasher::new();
     h.update(title.as_bytes());
@@ -251,7 +263,8 @@ pub fn decode_entities(s: &str) -> String {
     }
 }
 
-/// Collapses runs of whitespace (including non-breaking spaces) to one space and trims.
+/// Collapses runs of whitespace (including non-breaking spaces) to one space, drops control
+/// characters (a JSON Feed can carry NUL, which PostgreSQL text rejects), and trims.
 pub fn collapse_ws(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for word in s.split(|c: char| c.is_whitespace()) {
@@ -261,7 +274,11 @@ pub fn collapse_ws(s: &str) -> String {
         if !out.is_empty() {
             out.push(' ');
         }
-        out.push_str(word);
+        if word.chars().any(char::is_control) {
+            out.extend(word.chars().filter(|c| !c.is_control()));
+        } else {
+            out.push_str(word);
+        }
     }
     out
 }
@@ -362,7 +379,9 @@ pub fn html_to_text(html: &str) -> String {
             rest = &rest[1..];
             continue;
         }
-        let Some(gt) = tag_end(rest) else {
+        // An unbalanced quote inside a tag (`alt='Biden's'`) must not swallow the rest: fall back
+        // to the first `>`.
+        let Some(gt) = tag_end(rest).or_else(|| rest.find('>')) else {
             // Unclosed tag at the end: drop it.
             break;
         };
@@ -447,6 +466,11 @@ mod tests {
         check_html("<!-- c --><p>x</p><p>", "x");
         check_html("Fish &#38; chips &#x2014; &rsquo;", "Fish & chips — ’");
         check_html("cut <b", "cut");
+        check_html(
+            "<img alt='Biden's visit'>After the image",
+            "After the image",
+        );
+        check_html("a\u{0}b", "ab");
         check_html("", "");
     }
 
@@ -466,6 +490,9 @@ mod tests {
         assert!(a.starts_with("hash:"));
         assert_eq!(a, stable_key(None, None, "t", None), "deterministic");
         assert_ne!(a, stable_key(None, None, "t2", None));
+        let long = "x".repeat(600);
+        assert!(stable_key(Some(&long), None, "t", None).starts_with("hash:"));
+        assert_eq!(stable_key(Some("a\u{0}b"), None, "t", None), "ab");
     }
 
     #[test]

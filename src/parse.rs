@@ -215,12 +215,14 @@ fn shim(text: &str) -> String {
             rest = &rest[end + 2..];
         }
     }
-    // `<rss>` or `<rss xmlns…>` without a version attribute.
-    if let Some(at) = rest.find("<rss") {
-        let tag_end = rest[at..].find('>').map(|e| at + e);
-        let after = rest[at + 4..].chars().next();
+    // `<rss>` or `<rss xmlns…>` without a version attribute, as the root element only.
+    let root = skip_prolog(rest);
+    if root.starts_with("<rss") {
+        let at = rest.len() - root.len();
+        let after = root[4..].chars().next();
+        let tag_end = root.find('>');
         if let (Some(tag_end), Some(c)) = (tag_end, after) {
-            if (c == '>' || c.is_whitespace()) && !rest[at..tag_end].contains("version") {
+            if (c == '>' || c.is_whitespace()) && !root[..tag_end].contains("version") {
                 push_clean(&mut out, &rest[..at + 4]);
                 out.push_str(" version=\"2.0\"");
                 rest = &rest[at + 4..];
@@ -505,6 +507,13 @@ mod tests {
         check("hello world", "not_a_feed");
         check("{\"not\": \"a feed\"}", "not_a_feed");
         check("<rss version=\"2.0\"><channel><title>x", "parse");
+    }
+
+    #[test]
+    fn the_version_shim_touches_only_the_root() {
+        let doc = "{\"version\": \"https://jsonfeed.org/version/1.1\", \"title\": \"<rss> tips\", \"items\": [{\"id\": \"1\", \"content_text\": \"About <rss> feeds\"}]}";
+        let f = parse(doc.as_bytes(), None, None).expect("JSON Feed stays valid");
+        assert_eq!(f.entries.len(), 1);
     }
 
     #[test]

@@ -196,6 +196,8 @@ async fn connect(config: &Config) -> Result<Store> {
 
 async fn run(config: Config, once: bool) -> Result<()> {
     let app = App::build(config).await.context("starting wirefeed")?;
+    // SQLite serves one daemon; PostgreSQL shares the work through leases.
+    let _lock = app.store().lock_for_daemon()?;
     if once {
         let s = app.run_once().await.context("polling feeds")?;
         info!(
@@ -211,8 +213,11 @@ async fn run(config: Config, once: bool) -> Result<()> {
     let (tx, rx) = watch::channel(false);
     tokio::spawn(async move {
         wait_for_signal().await;
-        info!("shutdown requested");
+        info!("shutdown requested: finishing in-flight refreshes (signal again to stop at once)");
         let _ = tx.send(true);
+        wait_for_signal().await;
+        tracing::warn!("second signal: stopping now; unfinished refreshes write nothing");
+        std::process::exit(130);
     });
     app.run_until_stopped(rx).await;
     Ok(())
@@ -303,8 +308,16 @@ async fn feeds(config: Config, cmd: FeedsCommand) -> Result<()> {
 
 async fn stories(config: Config, args: StoriesArgs) -> Result<()> {
     let store = connect(&config).await?;
+    let since = match args.since {
+        Some(d) => Some(
+            Utc::now()
+                .checked_sub_signed(d)
+                .context("--since reaches before any representable date")?,
+        ),
+        None => None,
+    };
     let q = StoryQuery {
-        since: args.since.map(|d| Utc::now() - d),
+        since,
         limit: args.limit.max(0),
     };
     let stories = store.stories(&q).await?;

@@ -24,6 +24,8 @@ pub struct Config {
     pub fetch: FetchConfig,
     /// When feeds are polled.
     pub schedule: ScheduleConfig,
+    /// How hard any one host is hit.
+    pub politeness: PolitenessConfig,
     /// How the daemon runs.
     pub daemon: DaemonConfig,
     /// The feeds to poll, synced into the `feeds` table at start.
@@ -138,6 +140,9 @@ impl Default for FetchConfig {
     }
 }
 
+/// Upper bound on any duration in the config: a year, so arithmetic on instants never overflows.
+const MAX_SECS: u64 = 366 * 86400;
+
 /// The default User-Agent: names wirefeed and its version.
 pub fn default_user_agent() -> String {
     format!(
@@ -150,19 +155,64 @@ pub fn default_user_agent() -> String {
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(default)]
 pub struct ScheduleConfig {
-    /// Normal time between two polls of one feed.
+    /// Time between two polls of a feed whose publishing rate is not known yet.
     pub interval_secs: u64,
-    /// Longest wait after repeated errors (the backoff doubles per error up to this).
+    /// Shortest time between two polls of one feed, however busy it is.
+    pub min_interval_secs: u64,
+    /// Longest time between two polls of one healthy feed, however quiet it is.
+    pub max_interval_secs: u64,
+    /// Longest wait after repeated errors (the wait doubles per consecutive error up to this).
     pub max_backoff_secs: u64,
+    /// Random extra delay, as a percentage of the interval, so feeds do not poll in step.
+    pub jitter_percent: u32,
 }
 
 impl Default for ScheduleConfig {
     fn default() -> Self {
         Self {
             interval_secs: 900,
+            min_interval_secs: 300,
+            max_interval_secs: 86400,
             max_backoff_secs: 6 * 3600,
+            jitter_percent: 10,
         }
     }
+}
+
+/// `[politeness]`
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(default)]
+pub struct PolitenessConfig {
+    /// Requests in flight at once to one host.
+    pub per_host_concurrency: usize,
+    /// Least time between the starts of two requests to one host.
+    pub per_host_min_spacing_ms: u64,
+    /// How long a host is left alone after a 429 or 503 that gave no Retry-After.
+    pub throttle_secs: u64,
+    /// Per-host overrides.
+    pub hosts: Vec<HostOverride>,
+}
+
+impl Default for PolitenessConfig {
+    fn default() -> Self {
+        Self {
+            per_host_concurrency: 2,
+            per_host_min_spacing_ms: 500,
+            throttle_secs: 60,
+            hosts: Vec::new(),
+        }
+    }
+}
+
+/// One `[[politeness.hosts]]` entry.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+pub struct HostOverride {
+    /// The host name exactly as in feed URLs (`feeds.example.com`, `127.0.0.1`).
+    pub host: String,
+    /// Requests in flight at once to this host (default: `per_host_concurrency`).
+    pub concurrency: Option<usize>,
+    /// Least time between request starts (default: `per_host_min_spacing_ms`).
+    pub min_spacing_ms: Option<u64>,
 }
 
 /// `[daemon]`
@@ -174,6 +224,9 @@ pub struct DaemonConfig {
     pub shutdown_grace_secs: u64,
     /// How often the scheduler looks for due feeds when none is due sooner.
     pub tick_secs: u64,
+    /// How long a claimed feed stays reserved for this daemon; a crashed daemon's feeds return to
+    /// the others after this.
+    pub lease_secs: u64,
 }
 
 impl Default for DaemonConfig {
@@ -181,6 +234,7 @@ impl Default for DaemonConfig {
         Self {
             shutdown_grace_secs: 20,
             tick_secs: 5,
+            lease_secs: 300,
         }
     }
 }
@@ -259,12 +313,17 @@ impl Config {
         if unknown.is_empty() {
             Ok(config)
         } else {
+            // Report the values' problems along with the typos.
+            let mut problems: Vec<String> = unknown
+                .into_iter()
+                .map(|k| format!("unknown key `{k}`"))
+                .collect();
+            if let Err(e) = config.validate(origin) {
+                problems.extend(e.problems);
+            }
             Err(ConfigErrors {
                 origin: origin.to_owned(),
-                problems: unknown
-                    .into_iter()
-                    .map(|k| format!("unknown key `{k}`"))
-                    .collect(),
+                problems,
             })
         }
     }
@@ -308,6 +367,9 @@ impl Config {
         if f.connect_timeout_secs == 0 {
             p.push("fetch.connect_timeout_secs: must be at least 1".to_owned());
         }
+        if f.max_redirects > 20 {
+            p.push("fetch.max_redirects: at most 20".to_owned());
+        }
         if f.max_body_bytes < 1024 {
             p.push("fetch.max_body_bytes: must be at least 1024".to_owned());
         }
@@ -318,17 +380,75 @@ impl Config {
             p.push("fetch.concurrency: must be at least 1".to_owned());
         }
         let s = &self.schedule;
-        if s.interval_secs < 1 {
-            p.push("schedule.interval_secs: must be at least 1".to_owned());
+        for (key, v) in [
+            ("schedule.interval_secs", s.interval_secs),
+            ("schedule.min_interval_secs", s.min_interval_secs),
+            ("schedule.max_interval_secs", s.max_interval_secs),
+            ("schedule.max_backoff_secs", s.max_backoff_secs),
+            ("daemon.tick_secs", self.daemon.tick_secs),
+            ("daemon.lease_secs", self.daemon.lease_secs),
+            (
+                "daemon.shutdown_grace_secs",
+                self.daemon.shutdown_grace_secs.max(1),
+            ),
+            ("fetch.timeout_secs", f.timeout_secs.max(1)),
+            ("fetch.connect_timeout_secs", f.connect_timeout_secs.max(1)),
+            (
+                "politeness.throttle_secs",
+                self.politeness.throttle_secs.max(1),
+            ),
+        ] {
+            if v == 0 {
+                p.push(format!("{key}: must be at least 1"));
+            } else if v > MAX_SECS {
+                p.push(format!("{key}: {v} is more than a year"));
+            }
         }
-        if s.max_backoff_secs < s.interval_secs {
+        if !(s.min_interval_secs <= s.interval_secs && s.interval_secs <= s.max_interval_secs) {
             p.push(format!(
-                "schedule.max_backoff_secs ({}) is shorter than schedule.interval_secs ({})",
-                s.max_backoff_secs, s.interval_secs
+                "schedule: need min_interval_secs ({}) <= interval_secs ({}) <= max_interval_secs ({})",
+                s.min_interval_secs, s.interval_secs, s.max_interval_secs
             ));
         }
-        if self.daemon.tick_secs == 0 {
-            p.push("daemon.tick_secs: must be at least 1".to_owned());
+        if s.max_backoff_secs < s.min_interval_secs {
+            p.push(format!(
+                "schedule.max_backoff_secs ({}) is shorter than schedule.min_interval_secs ({})",
+                s.max_backoff_secs, s.min_interval_secs
+            ));
+        }
+        if s.jitter_percent > 100 {
+            p.push("schedule.jitter_percent: at most 100".to_owned());
+        }
+        if self.daemon.lease_secs <= f.timeout_secs {
+            p.push(format!(
+                "daemon.lease_secs ({}) must be longer than fetch.timeout_secs ({})",
+                self.daemon.lease_secs, f.timeout_secs
+            ));
+        }
+        let pol = &self.politeness;
+        if pol.per_host_concurrency == 0 {
+            p.push("politeness.per_host_concurrency: must be at least 1".to_owned());
+        }
+        if pol.per_host_min_spacing_ms > MAX_SECS * 1000 {
+            p.push("politeness.per_host_min_spacing_ms: more than a year".to_owned());
+        }
+        for (i, h) in pol.hosts.iter().enumerate() {
+            if h.host.trim().is_empty() || h.host.contains('/') {
+                p.push(format!(
+                    "politeness.hosts[{i}].host: `{}` is not a host name",
+                    h.host
+                ));
+            }
+            if h.concurrency == Some(0) {
+                p.push(format!(
+                    "politeness.hosts[{i}].concurrency: must be at least 1"
+                ));
+            }
+            if h.min_spacing_ms.is_some_and(|m| m > MAX_SECS * 1000) {
+                p.push(format!(
+                    "politeness.hosts[{i}].min_spacing_ms: more than a year"
+                ));
+            }
         }
         let mut seen = std::collections::HashSet::new();
         for (i, feed) in self.feeds.iter().enumerate() {
@@ -388,6 +508,18 @@ mod tests {
         assert_eq!(shipped.database, defaults.database);
         assert_eq!(shipped.log, defaults.log);
         assert_eq!(shipped.schedule, defaults.schedule);
+        assert_eq!(
+            shipped.politeness.per_host_concurrency,
+            defaults.politeness.per_host_concurrency
+        );
+        assert_eq!(
+            shipped.politeness.per_host_min_spacing_ms,
+            defaults.politeness.per_host_min_spacing_ms
+        );
+        assert_eq!(
+            shipped.politeness.throttle_secs,
+            defaults.politeness.throttle_secs
+        );
         assert_eq!(shipped.daemon, defaults.daemon);
         let mut fetch = shipped.fetch.clone();
         // The shipped file spells out the user agent with the current version.
@@ -425,6 +557,15 @@ mod tests {
         .expect("parses");
         let err = c.validate("t").expect_err("invalid");
         assert_eq!(err.problems.len(), 5, "{:?}", err.problems);
+        let c = Config::parse(
+            "[schedule]\ninterval_secs = 99999999999999\nmax_backoff_secs = 1\n",
+            "t",
+        )
+        .expect("parses");
+        let err = c.validate("t").expect_err("invalid");
+        let all = err.problems.join("\n");
+        assert!(all.contains("more than a year"), "{all}");
+        assert!(all.contains("max_backoff_secs"), "{all}");
     }
 
     #[test]

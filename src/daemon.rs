@@ -6,23 +6,22 @@
 //! lets in-flight refreshes finish within the grace period, and abandons the rest (an abandoned
 //! refresh's transaction never commits). Never: parses, normalizes or writes SQL itself.
 
-use std::collections::HashSet;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use chrono::Utc;
-use futures::StreamExt;
+use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tracing::{debug, error, info, info_span, warn, Instrument};
 
 use crate::config::Config;
 use crate::fetch::{FetchError, FetchOutcome, Fetcher, Validators};
-use crate::model::{Feed, FeedId};
+use crate::model::{rfc3339, Feed, FeedId};
 use crate::normalize::normalize_document;
 use crate::parse;
-use crate::schedule::{self, Hints, SchedulePolicy};
-use crate::store::{Refresh, Store, StoreError};
+use crate::schedule::{self, Hints, HostBudget, SchedulePolicy};
+use crate::store::{Claim, FeedUpdate, Store, StoreError};
 
 /// Why the app could not start.
 #[derive(Debug, thiserror::Error)]
@@ -53,17 +52,64 @@ pub struct RunSummary {
     pub new_stories: u64,
 }
 
+impl RunSummary {
+    fn add(&mut self, r: &FeedResult) {
+        self.feeds += 1;
+        self.new_stories += r.new_stories;
+        match r.outcome {
+            "fetched" => self.fetched += 1,
+            "unchanged" | "not_modified" => self.not_modified += 1,
+            _ => self.failed += 1,
+        }
+    }
+}
+
+/// A finished refresh: its result, the feed state still to write (refreshes that brought no
+/// stories are written in batches), and whether its host asked to be left alone.
+struct Refreshed {
+    result: FeedResult,
+    pending: Option<FeedUpdate>,
+    throttle_host: Option<Option<DateTime<Utc>>>,
+}
+
+/// State writes are batched up to this many feeds...
+const FLUSH_ROWS: usize = 256;
+/// ...or this long.
+const FLUSH_AFTER: Duration = Duration::from_millis(50);
+
 struct Inner {
     config: Config,
     store: Store,
     fetcher: Fetcher,
     policy: SchedulePolicy,
+    hosts: Mutex<HostBudget>,
+    /// This process's name on the leases it takes.
+    owner: String,
 }
 
 /// The wirefeed application: config, database and HTTP client, cheap to clone.
 #[derive(Clone)]
 pub struct App {
     inner: Arc<Inner>,
+}
+
+/// The host part of a feed URL, lowercased (the key of the politeness budget).
+fn host_of(url: &str) -> String {
+    url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+        .unwrap_or_default()
+}
+
+/// A draw in [0, 1) from the feed and the instant: jitter without a random number generator.
+fn jitter(feed: FeedId, now: DateTime<Utc>) -> f64 {
+    let mut h = blake3::Hasher::new();
+    h.update(&feed.0.to_le_bytes());
+    h.update(&now.timestamp_micros().to_le_bytes());
+    let bytes = h.finalize();
+    let mut x = [0u8; 8];
+    x.copy_from_slice(&bytes.as_bytes()[..8]);
+    (u64::from_le_bytes(x) >> 11) as f64 / (1u64 << 53) as f64
 }
 
 impl App {
@@ -74,12 +120,21 @@ impl App {
         store.sync_config_feeds(&config.feeds, Utc::now()).await?;
         let fetcher = Fetcher::new(&config.fetch)?;
         let policy = SchedulePolicy::from(&config.schedule);
+        let hosts = Mutex::new(HostBudget::new(&config.politeness));
+        let owner = format!(
+            "{}:{}:{:08x}",
+            std::env::var("HOSTNAME").unwrap_or_else(|_| "wirefeed".to_owned()),
+            std::process::id(),
+            (jitter(FeedId(0), Utc::now()) * f64::from(u32::MAX)) as u32
+        );
         Ok(App {
             inner: Arc::new(Inner {
                 config,
                 store,
                 fetcher,
                 policy,
+                hosts,
+                owner,
             }),
         })
     }
@@ -89,69 +144,218 @@ impl App {
         &self.inner.store
     }
 
+    fn claim(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+        pass_start: Option<DateTime<Utc>>,
+    ) -> Claim<'_> {
+        let lease = chrono::Duration::seconds(self.inner.config.daemon.lease_secs as i64);
+        Claim {
+            owner: &self.inner.owner,
+            now,
+            due_by: if pass_start.is_some() {
+                None
+            } else {
+                Some(now)
+            },
+            not_fetched_since: pass_start,
+            lease_until: now + lease,
+            limit: limit as i64,
+        }
+    }
+
     /// Polls every active feed once, due or not, and returns the totals. Fails only when the
-    /// database cannot be read; a failing feed is counted, not raised.
+    /// database cannot be read; a failing feed is counted, not raised. Host budgets apply: a
+    /// feed whose host is busy waits its turn.
     pub async fn run_once(&self) -> Result<RunSummary, StoreError> {
-        let feeds = self.inner.store.due_feeds(None, i64::MAX).await?;
-        let mut summary = RunSummary {
-            feeds: feeds.len(),
-            ..RunSummary::default()
-        };
-        let results: Vec<FeedResult> = futures::stream::iter(feeds)
-            .map(|feed| self.refresh(feed))
-            .buffer_unordered(self.inner.config.fetch.concurrency)
-            .collect()
-            .await;
-        for r in results {
-            summary.new_stories += r.new_stories;
-            match r.outcome {
-                "fetched" => summary.fetched += 1,
-                "unchanged" | "not_modified" => summary.not_modified += 1,
-                _ => summary.failed += 1,
+        let start = Utc::now();
+        let concurrency = self.inner.config.fetch.concurrency;
+        let mut summary = RunSummary::default();
+        let mut tasks: JoinSet<Refreshed> = JoinSet::new();
+        let mut running: HashMap<tokio::task::Id, (FeedId, String)> = HashMap::new();
+        let mut pending: Vec<FeedUpdate> = Vec::new();
+        loop {
+            let free = concurrency.saturating_sub(tasks.len());
+            let feeds = if free > 0 {
+                self.inner
+                    .store
+                    .claim(&self.claim(Utc::now(), free, Some(start)))
+                    .await?
+            } else {
+                Vec::new()
+            };
+            if feeds.is_empty() && tasks.is_empty() {
+                break;
+            }
+            for feed in feeds {
+                let host = host_of(&feed.url);
+                let app = self.clone();
+                let h = host.clone();
+                let id = feed.id;
+                let handle = tasks.spawn(async move {
+                    app.wait_for_host(&h).await;
+                    app.refresh(feed).await
+                });
+                running.insert(handle.id(), (id, host));
+            }
+            if let Some(done) = tasks.join_next_with_id().await {
+                if let Some(r) = self.finished(&mut running, &mut pending, done) {
+                    summary.add(&r);
+                }
+            }
+            if pending.len() >= FLUSH_ROWS {
+                self.flush(&mut pending).await;
             }
         }
+        self.flush(&mut pending).await;
         Ok(summary)
     }
 
-    /// The daemon loop: refreshes feeds as they fall due until `shutdown` turns true, then drains.
+    /// Waits until `host`'s budget lets one more request start (used by `run --once`).
+    async fn wait_for_host(&self, host: &str) {
+        loop {
+            let now = Utc::now();
+            let slot = self.hosts().try_start(host, now);
+            match slot {
+                Ok(()) => return,
+                Err(at) => {
+                    let wait = (at - now).to_std().unwrap_or_default();
+                    tokio::time::sleep(wait.max(Duration::from_millis(1))).await;
+                }
+            }
+        }
+    }
+
+    fn hosts(&self) -> std::sync::MutexGuard<'_, HostBudget> {
+        // The budget holds no invariant a panic could break halfway; recover from poisoning.
+        self.inner
+            .hosts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Books a finished task: frees its host slot, throttles the host if asked, queues its state.
+    fn finished(
+        &self,
+        running: &mut HashMap<tokio::task::Id, (FeedId, String)>,
+        pending: &mut Vec<FeedUpdate>,
+        done: Result<(tokio::task::Id, Refreshed), tokio::task::JoinError>,
+    ) -> Option<FeedResult> {
+        let id = match &done {
+            Ok((id, _)) => *id,
+            Err(e) => e.id(),
+        };
+        let host = running.remove(&id).map(|(_, h)| h);
+        if let Some(h) = &host {
+            self.hosts().finish(h);
+        }
+        match done {
+            Ok((_, r)) => {
+                if let (Some(until), Some(h)) = (r.throttle_host, &host) {
+                    self.hosts().throttle(h, until, Utc::now());
+                }
+                pending.extend(r.pending);
+                Some(r.result)
+            }
+            Err(e) => {
+                // A panicking refresh is a bug. Its lease runs out and the feed is retried then,
+                // not in a tight loop.
+                error!(error = %e, "a feed refresh task failed");
+                None
+            }
+        }
+    }
+
+    /// Writes queued feed states in one transaction. On failure they are dropped: their leases
+    /// run out and the feeds are polled again then.
+    async fn flush(&self, pending: &mut Vec<FeedUpdate>) {
+        if pending.is_empty() {
+            return;
+        }
+        if let Err(e) = self
+            .inner
+            .store
+            .record_updates(&self.inner.owner, pending)
+            .await
+        {
+            error!(error = %e, feeds = pending.len(), "cannot store feed states");
+        }
+        pending.clear();
+    }
+
+    /// The daemon loop: claims feeds as they fall due, within the global and per-host budgets,
+    /// until `shutdown` turns true; then drains.
     pub async fn run_until_stopped(&self, mut shutdown: watch::Receiver<bool>) {
         let cfg = &self.inner.config;
         let tick = Duration::from_secs(cfg.daemon.tick_secs);
         let concurrency = cfg.fetch.concurrency;
-        let mut in_flight: HashSet<FeedId> = HashSet::new();
-        let mut tasks: JoinSet<FeedResult> = JoinSet::new();
+        let mut tasks: JoinSet<Refreshed> = JoinSet::new();
+        let mut running: HashMap<tokio::task::Id, (FeedId, String)> = HashMap::new();
+        let mut pending: Vec<FeedUpdate> = Vec::new();
+        let mut pending_since = Instant::now();
+        let mut last_prune = Instant::now();
         info!(
             backend = self.inner.store.backend(),
-            feeds = cfg.feeds.len(),
+            owner = %self.inner.owner,
             "scheduler started"
         );
         while !*shutdown.borrow() {
-            let free = concurrency.saturating_sub(in_flight.len());
+            let now = Utc::now();
+            let free = concurrency.saturating_sub(tasks.len());
             if free > 0 {
-                let limit = (free + in_flight.len()) as i64;
-                match self.inner.store.due_feeds(Some(Utc::now()), limit).await {
-                    Ok(due) => {
-                        let fresh: Vec<Feed> = due
-                            .into_iter()
-                            .filter(|f| !in_flight.contains(&f.id))
-                            .take(free)
-                            .collect();
-                        for feed in fresh {
-                            in_flight.insert(feed.id);
-                            let app = self.clone();
-                            tasks.spawn(async move { app.refresh(feed).await });
+                match self.inner.store.claim(&self.claim(now, free, None)).await {
+                    Ok(feeds) => {
+                        let mut deferred = Vec::new();
+                        for feed in feeds {
+                            let host = host_of(&feed.url);
+                            let slot = self.hosts().try_start(&host, now);
+                            match slot {
+                                Ok(()) => {
+                                    let app = self.clone();
+                                    let id = feed.id;
+                                    let handle =
+                                        tasks.spawn(async move { app.refresh(feed).await });
+                                    running.insert(handle.id(), (id, host));
+                                }
+                                Err(at) => deferred.push((feed.id, at)),
+                            }
+                        }
+                        if !deferred.is_empty() {
+                            debug!(feeds = deferred.len(), "deferred by host budgets");
+                        }
+                        if let Err(e) = self.inner.store.defer(&self.inner.owner, &deferred).await {
+                            error!(error = %e, "cannot defer feeds");
                         }
                     }
-                    Err(e) => error!(error = %e, "cannot read due feeds"),
+                    Err(e) => error!(error = %e, "cannot claim due feeds"),
                 }
             }
-            let wait = self.wait_for_next(tick).await;
+            let mut wait = self.wait_for_next(tick).await;
+            if !pending.is_empty() {
+                wait = wait.min(FLUSH_AFTER);
+            }
             tokio::select! {
                 _ = shutdown.changed() => {}
-                Some(done) = tasks.join_next(), if !tasks.is_empty() => {
-                    Self::finished(&mut in_flight, done);
+                Some(done) = tasks.join_next_with_id(), if !tasks.is_empty() => {
+                    if pending.is_empty() {
+                        pending_since = Instant::now();
+                    }
+                    self.finished(&mut running, &mut pending, done);
                 }
                 _ = tokio::time::sleep(wait) => {}
+            }
+            while let Some(done) = tasks.try_join_next_with_id() {
+                self.finished(&mut running, &mut pending, done);
+            }
+            if pending.len() >= FLUSH_ROWS
+                || (!pending.is_empty() && pending_since.elapsed() >= FLUSH_AFTER)
+            {
+                self.flush(&mut pending).await;
+            }
+            if last_prune.elapsed() >= Duration::from_secs(60) {
+                self.hosts().prune(Utc::now());
+                last_prune = Instant::now();
             }
         }
         let grace = Duration::from_secs(cfg.daemon.shutdown_grace_secs);
@@ -160,55 +364,56 @@ impl App {
             grace_secs = grace.as_secs(),
             "stopping: draining in-flight refreshes"
         );
-        let drained = tokio::time::timeout(grace, async {
-            while let Some(done) = tasks.join_next().await {
-                Self::finished(&mut in_flight, done);
+        let deadline = tokio::time::Instant::now() + grace;
+        while !tasks.is_empty() {
+            match tokio::time::timeout_at(deadline, tasks.join_next_with_id()).await {
+                Ok(Some(done)) => {
+                    self.finished(&mut running, &mut pending, done);
+                }
+                Ok(None) => break,
+                Err(_) => {
+                    warn!(
+                        abandoned = tasks.len(),
+                        "grace period over: abandoning refreshes (nothing of theirs is written)"
+                    );
+                    tasks.abort_all();
+                    while tasks.join_next().await.is_some() {}
+                    // Hand the abandoned feeds back at once rather than when their leases end.
+                    let now = Utc::now();
+                    let back: Vec<(FeedId, DateTime<Utc>)> =
+                        running.values().map(|(id, _)| (*id, now)).collect();
+                    if let Err(e) = self.inner.store.defer(&self.inner.owner, &back).await {
+                        error!(error = %e, "cannot release abandoned feeds");
+                    }
+                    break;
+                }
             }
-        })
-        .await;
-        if drained.is_err() {
-            warn!(
-                abandoned = tasks.len(),
-                "grace period over: abandoning refreshes (nothing of theirs is written)"
-            );
-            tasks.abort_all();
-            while tasks.join_next().await.is_some() {}
         }
+        self.flush(&mut pending).await;
         info!("stopped");
     }
 
-    fn finished(in_flight: &mut HashSet<FeedId>, done: Result<FeedResult, tokio::task::JoinError>) {
-        match done {
-            Ok(r) => {
-                in_flight.remove(&r.feed_id);
-            }
-            Err(e) => {
-                // A panicking refresh is a bug; its feed stays claimed until restart rather than
-                // being hammered in a loop.
-                error!(error = %e, "a feed refresh task failed");
-            }
-        }
-    }
-
-    /// How long to sleep before looking for due feeds again: until the next due time, at most a tick.
+    /// How long to sleep before claiming again: until the next unleased feed is due, at most a
+    /// tick.
     async fn wait_for_next(&self, tick: Duration) -> Duration {
-        match self.inner.store.next_due().await {
-            Ok(Some(t)) => (t - Utc::now())
+        let now = Utc::now();
+        match self.inner.store.next_due(now).await {
+            Ok(Some(t)) => (t - now)
                 .to_std()
-                .unwrap_or(Duration::from_millis(200))
-                .clamp(Duration::from_millis(200), tick),
+                .unwrap_or(Duration::ZERO)
+                .clamp(Duration::from_millis(10), tick),
             _ => tick,
         }
     }
 
-    /// One refresh of one feed: fetch, parse, normalize, store, schedule. Never fails: every
-    /// problem is recorded against the feed.
-    pub async fn refresh(&self, feed: Feed) -> FeedResult {
+    /// One refresh of one feed: fetch, parse, normalize, store (when it brought stories),
+    /// schedule. Never fails: every problem is recorded against the feed.
+    async fn refresh(&self, feed: Feed) -> Refreshed {
         let span = info_span!("refresh", feed_id = feed.id.0);
         self.refresh_inner(feed).instrument(span).await
     }
 
-    async fn refresh_inner(&self, feed: Feed) -> FeedResult {
+    async fn refresh_inner(&self, feed: Feed) -> Refreshed {
         let inner = &self.inner;
         let started = Instant::now();
         let validators = Validators {
@@ -217,143 +422,232 @@ impl App {
         };
         let outcome = inner.fetcher.fetch(&feed.url, &validators).await;
         let now = Utc::now();
-        let mut refresh = Refresh {
-            feed: &feed,
+        let mut update = FeedUpdate {
+            feed_id: feed.id,
             now,
             outcome: "error",
             http_status: None,
             error_kind: None,
             error_message: None,
-            validators: None,
-            body_hash: None,
-            status: None,
+            etag: feed.etag.clone(),
+            last_modified: feed.last_modified.clone(),
+            body_hash: feed.body_hash.clone(),
+            consecutive_errors: 0,
+            status: "active",
             next_check_at: now,
+            interval_secs: 0,
+            moved_to: None,
             duration_ms: 0,
             bytes: 0,
             items: 0,
-            stories: &[],
         };
         let mut hints = Hints::default();
-        let normalized;
+        let mut stories = Vec::new();
+        let mut rate = None;
+        let mut throttle_host = None;
         match outcome {
             FetchOutcome::NotModified {
                 validators: fresh,
                 hints: h,
+                moved_to,
             } => {
-                refresh.outcome = "not_modified";
-                refresh.http_status = Some(304);
-                refresh.validators = Some((
-                    fresh.etag.or(validators.etag),
-                    fresh.last_modified.or(validators.last_modified),
-                ));
+                update.outcome = "not_modified";
+                update.http_status = Some(304);
+                // A 304 may refresh the validators; what it leaves out stays.
+                update.etag = fresh.etag.or(validators.etag);
+                update.last_modified = fresh.last_modified.or(validators.last_modified);
+                update.moved_to = moved_to;
                 hints.retry_after = h.retry_after;
+                hints.fresh_until = h.fresh_until;
             }
             FetchOutcome::Fetched(f) => {
-                refresh.http_status = Some(f.status);
-                refresh.bytes = f.body.len() as i64;
+                update.http_status = Some(f.status);
+                update.bytes = f.body.len() as i64;
+                update.moved_to = f.moved_to.clone();
                 hints.retry_after = f.hints.retry_after;
+                hints.fresh_until = f.hints.fresh_until;
                 let hash = blake3::hash(&f.body).to_hex()[..32].to_owned();
                 if feed.body_hash.as_deref() == Some(hash.as_str()) {
-                    refresh.outcome = "unchanged";
-                    refresh.validators = Some((f.validators.etag, f.validators.last_modified));
+                    update.outcome = "unchanged";
+                    update.etag = f.validators.etag;
+                    update.last_modified = f.validators.last_modified;
                 } else {
-                    match parse::parse(&f.body, f.charset.as_deref(), Some(&f.final_url)) {
-                        Ok(parsed) => {
-                            hints.ttl_mins = parsed.ttl_mins;
-                            normalized = normalize_document(
-                                &parsed,
-                                Some(&f.final_url),
-                                inner.config.fetch.max_items_per_feed,
-                            );
-                            refresh.outcome = "fetched";
-                            refresh.items = normalized.items as i64;
-                            refresh.stories = &normalized.stories;
-                            refresh.body_hash = Some(hash);
-                            refresh.validators =
-                                Some((f.validators.etag, f.validators.last_modified));
+                    let max_items = inner.config.fetch.max_items_per_feed;
+                    let final_url = f.final_url.clone();
+                    // Parsing is CPU work: keep it off the async workers.
+                    let parsed = tokio::task::spawn_blocking(move || {
+                        parse::parse(&f.body, f.charset.as_deref(), Some(&final_url)).map(
+                            |parsed| {
+                                (
+                                    normalize_document(&parsed, Some(&final_url), max_items),
+                                    parsed.ttl_mins,
+                                )
+                            },
+                        )
+                    })
+                    .await;
+                    match parsed {
+                        Ok(Ok((normalized, ttl))) => {
+                            hints.ttl_mins = ttl;
+                            update.outcome = "fetched";
+                            update.items = normalized.items as i64;
+                            update.body_hash = Some(hash);
+                            update.etag = f.validators.etag;
+                            update.last_modified = f.validators.last_modified;
                             if let Some(first) = normalized.skipped.first() {
                                 warn!(
                                     skipped = normalized.skipped.len(),
                                     first_reason = %first.reason,
                                     "items skipped"
                                 );
-                                refresh.error_message = Some(format!(
+                                update.error_message = Some(format!(
                                     "skipped {} of {} items; first: {}",
                                     normalized.skipped.len(),
                                     normalized.items,
                                     first.reason
                                 ));
                             }
+                            let dates: Vec<DateTime<Utc>> = normalized
+                                .stories
+                                .iter()
+                                .filter_map(|s| s.published)
+                                .collect();
+                            rate = schedule::publishing_interval(&dates, now);
+                            stories = normalized.stories;
+                        }
+                        Ok(Err(e)) => {
+                            // Validators and hash are not kept, so the next poll reads it again.
+                            update.error_kind = Some(e.kind());
+                            update.error_message = Some(e.to_string());
                         }
                         Err(e) => {
-                            // Validators are not kept, so the next poll fetches and reports again.
-                            refresh.error_kind = Some(e.kind());
-                            refresh.error_message = Some(e.to_string());
+                            update.error_kind = Some("parse");
+                            update.error_message = Some(format!("the parser failed: {e}"));
                         }
                     }
                 }
             }
             FetchOutcome::Gone { status } => {
-                refresh.outcome = "gone";
-                refresh.http_status = Some(status);
-                refresh.error_kind = Some("gone");
-                refresh.error_message =
+                update.outcome = "gone";
+                update.http_status = Some(status);
+                update.error_kind = Some("gone");
+                update.error_message =
                     Some("HTTP 410 Gone: polling stopped (status `gone`)".to_owned());
-                refresh.status = Some("gone");
+                update.status = "gone";
             }
             FetchOutcome::RateLimited { status, hints: h } => {
-                refresh.outcome = "rate_limited";
-                refresh.http_status = Some(status);
-                refresh.error_kind = Some("rate_limited");
-                refresh.error_message = Some(format!("HTTP {status}"));
+                update.outcome = "rate_limited";
+                update.http_status = Some(status);
+                update.error_kind = Some("rate_limited");
+                update.error_message = Some(match h.retry_after {
+                    Some(t) => format!("HTTP {status}; Retry-After until {}", rfc3339(t)),
+                    None => format!("HTTP {status}"),
+                });
                 hints.retry_after = h.retry_after;
+                throttle_host = Some(h.retry_after);
             }
             FetchOutcome::Failed(e) => {
-                refresh.http_status = e.status;
-                refresh.error_kind = Some(e.kind.as_str());
-                refresh.error_message = Some(e.message);
+                update.http_status = e.status;
+                update.error_kind = Some(e.kind.as_str());
+                update.error_message = Some(e.message);
             }
         }
-        let result = match refresh.error_kind {
-            None => schedule::Result::Healthy,
-            Some(_) => schedule::Result::Failed {
-                consecutive_errors: feed.consecutive_errors.saturating_add(1),
-            },
-        };
-        refresh.next_check_at = schedule::next_check(&inner.policy, result, &hints, now);
-        refresh.duration_ms = started.elapsed().as_millis().min(i64::MAX as u128) as i64;
-        let mut out = FeedResult {
+        self.schedule(&feed, &mut update, rate, &hints);
+        update.duration_ms = started.elapsed().as_millis().min(i64::MAX as u128) as i64;
+        let mut result = FeedResult {
             feed_id: feed.id,
-            outcome: refresh.outcome,
-            error_kind: refresh.error_kind,
+            outcome: update.outcome,
+            error_kind: update.error_kind,
             new_stories: 0,
         };
-        match inner.store.record_refresh(&refresh).await {
+        match update.error_kind {
+            None => debug!(
+                outcome = update.outcome,
+                ms = update.duration_ms,
+                "refreshed"
+            ),
+            Some(kind) => warn!(
+                outcome = update.outcome,
+                error_kind = kind,
+                status = update.http_status,
+                detail = update.error_message.as_deref().unwrap_or(""),
+                "feed failed"
+            ),
+        }
+        if stories.is_empty() {
+            return Refreshed {
+                result,
+                pending: Some(update),
+                throttle_host,
+            };
+        }
+        match inner
+            .store
+            .record_refresh(&inner.owner, &update, &stories)
+            .await
+        {
             Ok(w) => {
-                out.new_stories = w.new_stories;
-                match refresh.error_kind {
-                    None => debug!(
-                        outcome = refresh.outcome,
-                        new = w.new_stories,
-                        updated = w.updated_stories,
-                        ms = refresh.duration_ms,
-                        "refreshed"
-                    ),
-                    Some(kind) => warn!(
-                        outcome = refresh.outcome,
-                        error_kind = kind,
-                        status = refresh.http_status,
-                        detail = refresh.error_message.as_deref().unwrap_or(""),
-                        "feed failed"
-                    ),
+                result.new_stories = w.new_stories;
+                debug!(new = w.new_stories, updated = w.updated_stories, "stored");
+                Refreshed {
+                    result,
+                    pending: None,
+                    throttle_host,
                 }
             }
             Err(e) => {
+                // Record the failure on the feed (through the batch path) so it backs off
+                // instead of being fetched again at once.
                 error!(error = %e, "cannot store refresh");
-                out.outcome = "error";
-                out.error_kind = Some("database");
+                update.outcome = "error";
+                update.error_kind = Some("database");
+                update.error_message = Some(e.to_string());
+                update.body_hash = feed.body_hash.clone();
+                update.etag = feed.etag.clone();
+                update.last_modified = feed.last_modified.clone();
+                self.schedule(&feed, &mut update, None, &hints);
+                result.outcome = "error";
+                result.error_kind = Some("database");
+                Refreshed {
+                    result,
+                    pending: Some(update),
+                    throttle_host,
+                }
             }
         }
-        out
+    }
+
+    /// Fills in the error count, interval and next check of an update.
+    fn schedule(
+        &self,
+        feed: &Feed,
+        update: &mut FeedUpdate,
+        rate: Option<chrono::Duration>,
+        hints: &Hints,
+    ) {
+        let result = match (update.error_kind, update.outcome) {
+            (Some(_), _) => {
+                update.consecutive_errors = feed.consecutive_errors.saturating_add(1);
+                schedule::Result::Failed {
+                    consecutive_errors: update.consecutive_errors,
+                }
+            }
+            (None, "fetched") => schedule::Result::Fetched { rate },
+            (None, _) => schedule::Result::Unchanged,
+        };
+        if update.error_kind.is_none() {
+            update.consecutive_errors = 0;
+        }
+        let previous = feed.interval_secs.map(chrono::Duration::seconds);
+        let next = schedule::next_check(
+            &self.inner.policy,
+            result,
+            previous,
+            hints,
+            jitter(feed.id, update.now),
+            update.now,
+        );
+        update.next_check_at = next.at;
+        update.interval_secs = next.interval.num_seconds();
     }
 }

@@ -28,6 +28,8 @@ pub struct Validators {
 pub struct HttpHints {
     /// `Retry-After`, as an instant.
     pub retry_after: Option<DateTime<Utc>>,
+    /// `Cache-Control: max-age`, else `Expires`, as an instant.
+    pub fresh_until: Option<DateTime<Utc>>,
 }
 
 /// The result of one request.
@@ -37,6 +39,8 @@ pub enum FetchOutcome {
     NotModified {
         validators: Validators,
         hints: HttpHints,
+        /// Set when every redirect on the way was permanent (301/308): the feed's new address.
+        moved_to: Option<String>,
     },
     /// 2xx with a body.
     Fetched(Fetched),
@@ -59,6 +63,8 @@ pub struct Fetched {
     /// Where the body came from after redirects.
     pub final_url: String,
     pub hints: HttpHints,
+    /// Set when every redirect on the way was permanent (301/308): the feed's new address.
+    pub moved_to: Option<String>,
 }
 
 /// Stable error kinds, stored in `feeds.last_error` and `fetches.error_kind`.
@@ -70,6 +76,7 @@ pub enum ErrorKind {
     Http5xx,
     RedirectLoop,
     TooManyRedirects,
+    BadRedirect,
     ForbiddenAddress,
     InvalidUrl,
     Dns,
@@ -88,6 +95,7 @@ impl ErrorKind {
             ErrorKind::Http5xx => "http_5xx",
             ErrorKind::RedirectLoop => "redirect_loop",
             ErrorKind::TooManyRedirects => "too_many_redirects",
+            ErrorKind::BadRedirect => "bad_redirect",
             ErrorKind::ForbiddenAddress => "forbidden_address",
             ErrorKind::InvalidUrl => "invalid_url",
             ErrorKind::Dns => "dns",
@@ -118,22 +126,17 @@ impl FetchError {
     }
 }
 
-/// Marker errors raised inside reqwest's machinery and recognised on the way out.
+/// Raised inside reqwest's resolver and recognised on the way out.
 #[derive(Debug, thiserror::Error)]
-enum Refused {
-    #[error("refused: {0} resolves only to non-public addresses (set fetch.allow_private_networks to allow)")]
-    Forbidden(String),
-    #[error("redirect loop at {0}")]
-    Loop(String),
-    #[error("more than {0} redirects")]
-    TooMany(usize),
-}
+#[error("refused: {0} is not a public address (set fetch.allow_private_networks to allow)")]
+struct Forbidden(String);
 
 /// The HTTP client, built once and shared.
 #[derive(Clone)]
 pub struct Fetcher {
     client: reqwest::Client,
     max_body_bytes: u64,
+    max_redirects: usize,
     allow_private: bool,
 }
 
@@ -141,33 +144,21 @@ impl Fetcher {
     /// Builds the client from `[fetch]`.
     pub fn new(cfg: &FetchConfig) -> Result<Self, FetchError> {
         let allow_private = cfg.allow_private_networks;
-        let max_redirects = cfg.max_redirects;
-        let redirect = reqwest::redirect::Policy::custom(move |attempt| {
-            let url = attempt.url().clone();
-            if attempt.previous().iter().any(|u| u == &url) {
-                return attempt.error(Refused::Loop(url.to_string()));
-            }
-            if attempt.previous().len() > max_redirects {
-                return attempt.error(Refused::TooMany(max_redirects));
-            }
-            if !matches!(url.scheme(), "http" | "https") {
-                return attempt.stop();
-            }
-            if !allow_private && literal_ip_forbidden(&url) {
-                return attempt.error(Refused::Forbidden(url.to_string()));
-            }
-            attempt.follow()
-        });
+        // Redirects are followed here, hop by hop, so that each hop is checked and a permanent
+        // move is seen.
         let mut builder = reqwest::Client::builder()
             .user_agent(cfg.user_agent.clone())
             .timeout(Duration::from_secs(cfg.timeout_secs))
             .connect_timeout(Duration::from_secs(cfg.connect_timeout_secs))
-            .redirect(redirect)
+            .redirect(reqwest::redirect::Policy::none())
             .gzip(true)
             .brotli(true)
             .pool_idle_timeout(Duration::from_secs(30));
         if !allow_private {
-            builder = builder.dns_resolver(Arc::new(PublicOnlyResolver));
+            // A proxy would resolve names itself, out of the guard's sight.
+            builder = builder
+                .no_proxy()
+                .dns_resolver(Arc::new(PublicOnlyResolver));
         }
         let client = builder
             .build()
@@ -175,6 +166,7 @@ impl Fetcher {
         Ok(Self {
             client,
             max_body_bytes: cfg.max_body_bytes,
+            max_redirects: cfg.max_redirects,
             allow_private,
         })
     }
@@ -192,28 +184,65 @@ impl Fetcher {
         url: &str,
         validators: &Validators,
     ) -> Result<FetchOutcome, FetchError> {
-        let parsed = url::Url::parse(url)
+        let mut current = url::Url::parse(url)
             .map_err(|e| FetchError::new(ErrorKind::InvalidUrl, format!("`{url}`: {e}")))?;
-        if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(FetchError::new(
-                ErrorKind::InvalidUrl,
-                format!("`{url}`: only http and https are fetched"),
-            ));
-        }
-        if !self.allow_private && literal_ip_forbidden(&parsed) {
-            return Err(FetchError::new(
-                ErrorKind::ForbiddenAddress,
-                Refused::Forbidden(url.to_owned()).to_string(),
-            ));
-        }
-        let mut req = self.client.get(parsed);
-        if let Some(etag) = &validators.etag {
-            req = req.header(header::IF_NONE_MATCH, etag);
-        }
-        if let Some(lm) = &validators.last_modified {
-            req = req.header(header::IF_MODIFIED_SINCE, lm);
-        }
-        let mut resp = req.send().await.map_err(classify)?;
+        let mut visited: Vec<url::Url> = Vec::new();
+        let mut all_permanent = true;
+        let mut resp = loop {
+            if !matches!(current.scheme(), "http" | "https") {
+                return Err(FetchError::new(
+                    ErrorKind::InvalidUrl,
+                    format!("`{current}`: only http and https are fetched"),
+                ));
+            }
+            if !self.allow_private && literal_ip_forbidden(&current) {
+                return Err(FetchError::new(
+                    ErrorKind::ForbiddenAddress,
+                    Forbidden(current.to_string()).to_string(),
+                ));
+            }
+            let mut req = self.client.get(current.clone());
+            if let Some(etag) = &validators.etag {
+                req = req.header(header::IF_NONE_MATCH, etag);
+            }
+            if let Some(lm) = &validators.last_modified {
+                req = req.header(header::IF_MODIFIED_SINCE, lm);
+            }
+            let resp = req.send().await.map_err(classify)?;
+            let status = resp.status();
+            if !status.is_redirection() || status == StatusCode::NOT_MODIFIED {
+                break resp;
+            }
+            let next = resp
+                .headers()
+                .get(header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|loc| current.join(loc.trim()).ok())
+                .ok_or_else(|| FetchError {
+                    kind: ErrorKind::BadRedirect,
+                    status: Some(status.as_u16()),
+                    message: format!("HTTP {status} without a usable Location"),
+                })?;
+            visited.push(current);
+            if visited.contains(&next) {
+                return Err(FetchError::new(
+                    ErrorKind::RedirectLoop,
+                    format!("redirect loop: {next} was already visited"),
+                ));
+            }
+            if visited.len() > self.max_redirects {
+                return Err(FetchError::new(
+                    ErrorKind::TooManyRedirects,
+                    format!("more than {} redirects", self.max_redirects),
+                ));
+            }
+            all_permanent &= matches!(
+                status,
+                StatusCode::MOVED_PERMANENTLY | StatusCode::PERMANENT_REDIRECT
+            );
+            current = next;
+        };
+        let moved_to = (!visited.is_empty() && all_permanent).then(|| current.to_string());
         let status = resp.status();
         let headers = resp.headers().clone();
         let hints = hints_from(&headers, Utc::now());
@@ -221,6 +250,7 @@ impl Fetcher {
             return Ok(FetchOutcome::NotModified {
                 validators: validators_from(&headers),
                 hints,
+                moved_to,
             });
         }
         if status == StatusCode::GONE {
@@ -250,7 +280,6 @@ impl Fetcher {
                 return Err(too_large(self.max_body_bytes));
             }
         }
-        let final_url = resp.url().to_string();
         let mut body = Vec::new();
         while let Some(chunk) = resp.chunk().await.map_err(classify)? {
             if (body.len() + chunk.len()) as u64 > self.max_body_bytes {
@@ -263,8 +292,9 @@ impl Fetcher {
             body,
             charset: charset_of(&headers),
             validators: validators_from(&headers),
-            final_url,
+            final_url: current.to_string(),
             hints,
+            moved_to,
         }))
     }
 }
@@ -301,7 +331,37 @@ fn hints_from(h: &HeaderMap, now: DateTime<Utc>) -> HttpHints {
                     .map(|t| t.with_timezone(&Utc)),
             }
         });
-    HttpHints { retry_after }
+    let fresh_until = cache_max_age(h)
+        .map(|secs| now + chrono::Duration::seconds(secs.min(30 * 86400) as i64))
+        .or_else(|| {
+            h.get(header::EXPIRES)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| DateTime::parse_from_rfc2822(v.trim()).ok())
+                .map(|t| t.with_timezone(&Utc))
+        })
+        .filter(|t| *t > now);
+    HttpHints {
+        retry_after,
+        fresh_until,
+    }
+}
+
+/// `max-age` of Cache-Control, unless the response may not be reused at all.
+fn cache_max_age(h: &HeaderMap) -> Option<u64> {
+    let cc = h
+        .get(header::CACHE_CONTROL)?
+        .to_str()
+        .ok()?
+        .to_ascii_lowercase();
+    if cc.contains("no-cache") || cc.contains("no-store") {
+        return None;
+    }
+    cc.split(',').find_map(|d| {
+        let (k, v) = d.split_once('=')?;
+        (k.trim() == "max-age")
+            .then(|| v.trim().trim_matches('"').parse().ok())
+            .flatten()
+    })
 }
 
 fn charset_of(h: &HeaderMap) -> Option<String> {
@@ -318,13 +378,8 @@ fn charset_of(h: &HeaderMap) -> Option<String> {
 fn classify(e: reqwest::Error) -> FetchError {
     let mut source: Option<&(dyn StdError + 'static)> = e.source();
     while let Some(s) = source {
-        if let Some(r) = s.downcast_ref::<Refused>() {
-            let kind = match r {
-                Refused::Forbidden(_) => ErrorKind::ForbiddenAddress,
-                Refused::Loop(_) => ErrorKind::RedirectLoop,
-                Refused::TooMany(_) => ErrorKind::TooManyRedirects,
-            };
-            return FetchError::new(kind, r.to_string());
+        if let Some(f) = s.downcast_ref::<Forbidden>() {
+            return FetchError::new(ErrorKind::ForbiddenAddress, f.to_string());
         }
         source = s.source();
     }
@@ -339,8 +394,6 @@ fn classify(e: reqwest::Error) -> FetchError {
         } else {
             ErrorKind::Connect
         }
-    } else if e.is_redirect() {
-        ErrorKind::TooManyRedirects
     } else {
         ErrorKind::Io
     };
@@ -416,7 +469,7 @@ impl reqwest::dns::Resolve for PublicOnlyResolver {
                 tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             let public: Vec<SocketAddr> = addrs.into_iter().filter(|a| is_public(a.ip())).collect();
             if public.is_empty() {
-                return Err(Box::new(Refused::Forbidden(host)) as Box<dyn StdError + Send + Sync>);
+                return Err(Box::new(Forbidden(host)) as Box<dyn StdError + Send + Sync>);
             }
             Ok(Box::new(public.into_iter()) as reqwest::dns::Addrs)
         })
@@ -470,6 +523,39 @@ mod tests {
         );
         h.insert(header::RETRY_AFTER, "soon".parse().expect("header"));
         assert_eq!(hints_from(&h, now).retry_after, None);
+    }
+
+    #[test]
+    fn freshness_from_cache_control_then_expires() {
+        let now = DateTime::parse_from_rfc3339("2024-01-01T00:00:00Z")
+            .expect("valid")
+            .with_timezone(&Utc);
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::EXPIRES,
+            "Mon, 01 Jan 2024 02:00:00 GMT".parse().expect("header"),
+        );
+        assert_eq!(
+            hints_from(&h, now).fresh_until,
+            Some(now + chrono::Duration::hours(2))
+        );
+        h.insert(
+            header::CACHE_CONTROL,
+            "public, max-age=600".parse().expect("header"),
+        );
+        assert_eq!(
+            hints_from(&h, now).fresh_until,
+            Some(now + chrono::Duration::minutes(10))
+        );
+        h.insert(
+            header::CACHE_CONTROL,
+            "no-cache, max-age=600".parse().expect("header"),
+        );
+        // no-cache: max-age is ignored; Expires still counts.
+        assert_eq!(
+            hints_from(&h, now).fresh_until,
+            Some(now + chrono::Duration::hours(2))
+        );
     }
 
     #[test]

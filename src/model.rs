@@ -47,6 +47,8 @@ pub struct Feed {
     pub last_modified: Option<String>,
     pub body_hash: Option<String>,
     pub consecutive_errors: u32,
+    /// The interval the scheduler settled on last time, in seconds.
+    pub interval_secs: Option<i64>,
 }
 
 /// One item, normalized: what `stories` stores (less what the database assigns).
@@ -102,6 +104,27 @@ impl Story {
 /// as text.
 pub fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// The fixed-width text form SQLite stores: RFC 3339, UTC, milliseconds, `Z`. Fixed width keeps
+/// text order equal to time order.
+pub fn db_time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// [`db_time`] over an optional instant.
+pub fn db_time_opt(t: Option<DateTime<Utc>>) -> Option<String> {
+    t.map(db_time)
+}
+
+/// Reads a stored text instant back and prints it as [`rfc3339`]; text that is not an instant is
+/// passed through unchanged.
+pub fn display_time(stored: Option<String>) -> Option<String> {
+    stored.map(|s| {
+        DateTime::parse_from_rfc3339(&s)
+            .map(|t| rfc3339(t.with_timezone(&Utc)))
+            .unwrap_or(s)
+    })
 }
 
 /// [`rfc3339`] over an optional instant.

@@ -217,9 +217,9 @@ fn shim(text: &str) -> String {
     }
     // `<rss>` or `<rss xmlns…>` without a version attribute, as the root element only.
     let root = skip_prolog(rest);
-    if root.starts_with("<rss") {
+    if let Some(tail) = root.strip_prefix("<rss") {
         let at = rest.len() - root.len();
-        let after = root[4..].chars().next();
+        let after = tail.chars().next();
         let tag_end = root.find('>');
         if let (Some(tag_end), Some(c)) = (tag_end, after) {
             if (c == '>' || c.is_whitespace()) && !root[..tag_end].contains("version") {

@@ -34,6 +34,15 @@ pub enum StoreError {
     /// A query failed.
     #[error("database error: {0}")]
     Query(#[from] sqlx::Error),
+    /// Another daemon holds the SQLite file.
+    #[error("{0}")]
+    Locked(String),
+}
+
+/// Proof that this process is the only daemon on a SQLite file; released on drop.
+#[derive(Debug)]
+pub struct DaemonLock {
+    _file: std::fs::File,
 }
 
 /// Where a feed was defined.
@@ -63,10 +72,10 @@ pub struct NewFeed<'a> {
     pub defined_in: DefinedIn,
 }
 
-/// Everything one feed refresh writes, in one transaction.
-#[derive(Debug)]
-pub struct Refresh<'a> {
-    pub feed: &'a Feed,
+/// The new state of a feed after one refresh, and its line in the fetch log.
+#[derive(Debug, Clone)]
+pub struct FeedUpdate {
+    pub feed_id: FeedId,
     pub now: DateTime<Utc>,
     /// `fetched`, `not_modified`, `unchanged`, `gone`, `rate_limited` or `error`.
     pub outcome: &'static str,
@@ -74,18 +83,35 @@ pub struct Refresh<'a> {
     /// Stable error kind; `None` when healthy.
     pub error_kind: Option<&'static str>,
     pub error_message: Option<String>,
-    /// New validators to store; `None` keeps the old ones.
-    pub validators: Option<(Option<String>, Option<String>)>,
-    /// Hash of the body just fetched; `None` keeps the old one.
+    /// Validators to keep (already merged with the previous ones).
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    /// Hash of the last body parsed.
     pub body_hash: Option<String>,
-    /// New feed status (`gone`); `None` keeps it.
-    pub status: Option<&'static str>,
+    pub consecutive_errors: u32,
+    /// `active` or `gone`.
+    pub status: &'static str,
     pub next_check_at: DateTime<Utc>,
+    pub interval_secs: i64,
+    /// The feed's new address after a confirmed permanent redirect.
+    pub moved_to: Option<String>,
     pub duration_ms: i64,
     pub bytes: i64,
     pub items: i64,
-    /// Normalized stories, unique by key.
-    pub stories: &'a [Story],
+}
+
+/// Which feeds a daemon claims, and for how long.
+#[derive(Debug, Clone)]
+pub struct Claim<'a> {
+    /// Who claims: one value per daemon process.
+    pub owner: &'a str,
+    pub now: DateTime<Utc>,
+    /// Only feeds due at or before this instant (`None`: due or not).
+    pub due_by: Option<DateTime<Utc>>,
+    /// Only feeds not fetched since this instant (`run --once` passes its start).
+    pub not_fetched_since: Option<DateTime<Utc>>,
+    pub lease_until: DateTime<Utc>,
+    pub limit: i64,
 }
 
 /// What a refresh changed.
@@ -112,6 +138,8 @@ pub struct FeedInfo {
     pub next_check_at: String,
     pub etag: Option<String>,
     pub last_modified: Option<String>,
+    pub interval_secs: Option<i64>,
+    pub moved_from: Option<String>,
     pub stories: i64,
 }
 
@@ -185,9 +213,23 @@ pub(crate) fn attach_tags(stories: &mut [StoredStory], tags: Vec<TagRow>) {
 const LIST_FEEDS: &str =
     "SELECT f.id, f.url, s.name AS source, s.is_wire, f.defined_in, f.status, f.last_status,
                 f.last_error, f.last_error_message, f.consecutive_errors, f.last_fetched_at,
-                f.next_check_at, f.etag, f.last_modified,
+                f.next_check_at, f.etag, f.last_modified, f.interval_secs, f.moved_from,
                 (SELECT count(*) FROM stories st WHERE st.feed_id = f.id) AS stories
          FROM feeds f JOIN sources s ON s.id = f.source_id ORDER BY f.id";
+
+/// Claimed feeds with their source, from the claim's `c` CTE.
+const CLAIMED_FEEDS: &str = " SELECT c.id, c.url, c.source_id, s.name AS source, s.is_wire, c.etag,
+        c.last_modified, c.body_hash, c.consecutive_errors, c.interval_secs
+    FROM c JOIN sources s ON s.id = c.source_id";
+
+/// A refresh's line in the fetch log, written into the feed's ring slot (run after the feed's
+/// `fetch_count` was advanced).
+const LOG_FETCH_COLUMNS: &str = "feed_id, slot, fetched_at, outcome, http_status, error_kind,
+    error_message, duration_ms, bytes, items, new_stories";
+const ON_FETCH_SLOT: &str = " ON CONFLICT (feed_id, slot) DO UPDATE SET fetched_at = excluded.fetched_at,
+    outcome = excluded.outcome, http_status = excluded.http_status, error_kind = excluded.error_kind,
+    error_message = excluded.error_message, duration_ms = excluded.duration_ms,
+    bytes = excluded.bytes, items = excluded.items, new_stories = excluded.new_stories";
 
 /// Clusters left with no origin and no stories after a feed is removed.
 const DELETE_ORPHAN_CLUSTERS: &str = "DELETE FROM clusters WHERE origin_story_id IS NULL AND NOT EXISTS (SELECT 1 FROM stories s WHERE s.cluster_id = clusters.id)";
@@ -209,7 +251,7 @@ const ON_STORY_CONFLICT: &str =
              WHERE stories.content_hash <> excluded.content_hash
              RETURNING version";
 
-/// How many rows of the fetch log are kept per feed.
+/// How many rows of the fetch log are kept per feed (a ring: slot = fetch_count % this).
 pub const FETCH_LOG_PER_FEED: i64 = 50;
 
 /// A connection pool to one of the two databases.
@@ -316,25 +358,64 @@ impl Store {
         dispatch!(self, p => list_feeds(p))
     }
 
-    /// Active feeds whose next check is due at `now` (all active feeds when `now` is `None`),
-    /// soonest first.
-    pub async fn due_feeds(
+    /// Claims active feeds that nobody holds a lease on, soonest due first, and leases them to
+    /// `claim.owner`. On PostgreSQL several daemons claim concurrently (`FOR UPDATE SKIP LOCKED`):
+    /// each feed goes to one of them.
+    pub async fn claim(&self, claim: &Claim<'_>) -> Result<Vec<Feed>, StoreError> {
+        dispatch!(self, p => claim(p, claim))
+    }
+
+    /// Gives claimed feeds back unfetched, each to be due again at the given instant (a host's
+    /// budget held them back; that is not an error).
+    pub async fn defer(
         &self,
-        now: Option<DateTime<Utc>>,
-        limit: i64,
-    ) -> Result<Vec<Feed>, StoreError> {
-        dispatch!(self, p => due_feeds(p, now, limit))
+        owner: &str,
+        feeds: &[(FeedId, DateTime<Utc>)],
+    ) -> Result<(), StoreError> {
+        if feeds.is_empty() {
+            return Ok(());
+        }
+        dispatch!(self, p => defer(p, owner, feeds))
     }
 
-    /// The earliest next check among active feeds.
-    pub async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
-        dispatch!(self, p => next_due(p))
+    /// The earliest next check among active feeds that are not leased at `now`.
+    pub async fn next_due(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, StoreError> {
+        dispatch!(self, p => next_due(p, now))
     }
 
-    /// Writes one refresh: stories, clusters for new stories, feed state and the fetch log, in one
+    /// Writes one refresh that brought stories: the stories, clusters for new ones, the feed's
+    /// state and its fetch log line, in one transaction. The feed state is written only while
+    /// `owner` still holds the feed's lease.
+    pub async fn record_refresh(
+        &self,
+        owner: &str,
+        update: &FeedUpdate,
+        stories: &[Story],
+    ) -> Result<Written, StoreError> {
+        dispatch!(self, p => record_refresh(p, owner, update, stories))
+    }
+
+    /// Writes the state of many refreshes that brought no stories (304s, errors), in one
     /// transaction.
-    pub async fn record_refresh(&self, r: &Refresh<'_>) -> Result<Written, StoreError> {
-        dispatch!(self, p => record_refresh(p, r))
+    pub async fn record_updates(
+        &self,
+        owner: &str,
+        updates: &[FeedUpdate],
+    ) -> Result<(), StoreError> {
+        if updates.is_empty() {
+            return Ok(());
+        }
+        dispatch!(self, p => record_updates(p, owner, updates))
+    }
+
+    /// For a daemon on SQLite: an exclusive lock on the database file, held as long as the value
+    /// lives, so a second daemon on the same file is refused with a clear message. `None` on
+    /// PostgreSQL, where leases let several daemons share the work.
+    pub fn lock_for_daemon(&self) -> Result<Option<DaemonLock>, StoreError> {
+        match self {
+            Store::Postgres(_) => Ok(None),
+            Store::Sqlite(p) => sqlite::lock_for_daemon(p).map(Some),
+        }
     }
 
     /// Stored stories, newest first.

@@ -8,10 +8,10 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
 use sqlx::{PgPool, QueryBuilder, Row};
 
 use super::{
-    attach_tags, FeedInfo, NewFeed, Refresh, StoreError, StoredStory, StoryQuery, TagRow, Written,
-    FETCH_LOG_PER_FEED,
+    attach_tags, Claim, FeedInfo, FeedUpdate, NewFeed, StoreError, StoredStory, StoryQuery, TagRow,
+    Written,
 };
-use crate::model::{rfc3339, rfc3339_opt, Feed, FeedId};
+use crate::model::{rfc3339, rfc3339_opt, Feed, FeedId, Story};
 
 /// Rows per multi-row INSERT: 16 binds a row stays far below PostgreSQL's 65,535-bind limit.
 const BATCH_ROWS: usize = 1000;
@@ -135,6 +135,8 @@ pub(super) async fn list_feeds(p: &PgPool) -> Result<Vec<FeedInfo>, StoreError> 
                 next_check_at: rfc3339(r.try_get("next_check_at")?),
                 etag: r.try_get("etag")?,
                 last_modified: r.try_get("last_modified")?,
+                interval_secs: r.try_get::<Option<i32>, _>("interval_secs")?.map(i64::from),
+                moved_from: r.try_get("moved_from")?,
                 stories: r.try_get("stories")?,
             })
         })
@@ -142,78 +144,236 @@ pub(super) async fn list_feeds(p: &PgPool) -> Result<Vec<FeedInfo>, StoreError> 
         .map_err(Into::into)
 }
 
-pub(super) async fn due_feeds(
-    p: &PgPool,
-    now: Option<DateTime<Utc>>,
-    limit: i64,
-) -> Result<Vec<Feed>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT f.id, f.url, f.source_id, s.name AS source, s.is_wire, f.etag, f.last_modified,
-                f.body_hash, f.consecutive_errors
-         FROM feeds f JOIN sources s ON s.id = f.source_id
-         WHERE f.status = 'active' AND ($1::timestamptz IS NULL OR f.next_check_at <= $1)
-         ORDER BY f.next_check_at, f.id LIMIT $2",
-    )
-    .bind(now)
-    .bind(limit)
-    .fetch_all(p)
-    .await?;
+fn feed_from_row(r: &sqlx::postgres::PgRow) -> Result<Feed, sqlx::Error> {
+    Ok(Feed {
+        id: FeedId(r.try_get("id")?),
+        url: r.try_get("url")?,
+        source_id: r.try_get("source_id")?,
+        source: r.try_get("source")?,
+        is_wire: r.try_get("is_wire")?,
+        etag: r.try_get("etag")?,
+        last_modified: r.try_get("last_modified")?,
+        body_hash: r.try_get("body_hash")?,
+        consecutive_errors: r.try_get::<i32, _>("consecutive_errors")?.max(0) as u32,
+        interval_secs: r.try_get::<Option<i32>, _>("interval_secs")?.map(i64::from),
+    })
+}
+
+pub(super) async fn claim(p: &PgPool, c: &Claim<'_>) -> Result<Vec<Feed>, StoreError> {
+    let sql = format!(
+        "WITH c AS (
+             UPDATE feeds f SET lease_owner = $1, lease_expires_at = $2
+             WHERE f.id IN (
+                 SELECT id FROM feeds
+                 WHERE status = 'active'
+                   AND ($3::timestamptz IS NULL OR next_check_at <= $3)
+                   AND ($4::timestamptz IS NULL OR last_fetched_at IS NULL OR last_fetched_at < $4)
+                   AND (lease_expires_at IS NULL OR lease_expires_at < $5)
+                 ORDER BY next_check_at, id
+                 LIMIT $6
+                 FOR UPDATE SKIP LOCKED)
+             RETURNING f.*)
+         {}",
+        super::CLAIMED_FEEDS
+    );
+    let rows = sqlx::query(&sql)
+        .bind(c.owner)
+        .bind(c.lease_until)
+        .bind(c.due_by)
+        .bind(c.not_fetched_since)
+        .bind(c.now)
+        .bind(c.limit)
+        .fetch_all(p)
+        .await?;
     rows.iter()
-        .map(|r| {
-            Ok(Feed {
-                id: FeedId(r.try_get("id")?),
-                url: r.try_get("url")?,
-                source_id: r.try_get("source_id")?,
-                source: r.try_get("source")?,
-                is_wire: r.try_get("is_wire")?,
-                etag: r.try_get("etag")?,
-                last_modified: r.try_get("last_modified")?,
-                body_hash: r.try_get("body_hash")?,
-                consecutive_errors: r.try_get::<i32, _>("consecutive_errors")?.max(0) as u32,
-            })
-        })
+        .map(feed_from_row)
         .collect::<Result<_, sqlx::Error>>()
         .map_err(Into::into)
 }
 
-pub(super) async fn next_due(p: &PgPool) -> Result<Option<DateTime<Utc>>, StoreError> {
-    Ok(
-        sqlx::query_scalar("SELECT min(next_check_at) FROM feeds WHERE status = 'active'")
-            .fetch_one(p)
-            .await?,
+pub(super) async fn defer(
+    p: &PgPool,
+    owner: &str,
+    feeds: &[(FeedId, DateTime<Utc>)],
+) -> Result<(), StoreError> {
+    let ids: Vec<i64> = feeds.iter().map(|(id, _)| id.0).collect();
+    let at: Vec<DateTime<Utc>> = feeds.iter().map(|(_, t)| *t).collect();
+    sqlx::query(
+        "UPDATE feeds f SET next_check_at = u.at, lease_owner = NULL, lease_expires_at = NULL
+         FROM unnest($1::bigint[], $2::timestamptz[]) AS u(id, at)
+         WHERE f.id = u.id AND f.lease_owner = $3",
     )
+    .bind(&ids)
+    .bind(&at)
+    .bind(owner)
+    .execute(p)
+    .await?;
+    Ok(())
 }
 
-pub(super) async fn record_refresh(p: &PgPool, r: &Refresh<'_>) -> Result<Written, StoreError> {
+pub(super) async fn next_due(
+    p: &PgPool,
+    now: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT min(next_check_at) FROM feeds
+         WHERE status = 'active' AND (lease_expires_at IS NULL OR lease_expires_at < $1)",
+    )
+    .bind(now)
+    .fetch_one(p)
+    .await?)
+}
+
+/// Writes feed states and fetch log lines for a batch, inside `tx`.
+async fn write_updates(
+    tx: &mut sqlx::PgConnection,
+    owner: &str,
+    updates: &[FeedUpdate],
+    new_stories: &[i64],
+) -> Result<(), sqlx::Error> {
+    let col = |f: &dyn Fn(&FeedUpdate) -> Option<String>| -> Vec<Option<String>> {
+        updates.iter().map(f).collect()
+    };
+    let ids: Vec<i64> = updates.iter().map(|u| u.feed_id.0).collect();
+    let now: Vec<DateTime<Utc>> = updates.iter().map(|u| u.now).collect();
+    let status_code: Vec<Option<i32>> = updates
+        .iter()
+        .map(|u| u.http_status.map(i32::from))
+        .collect();
+    let errors: Vec<i32> = updates
+        .iter()
+        .map(|u| u.consecutive_errors.min(i32::MAX as u32) as i32)
+        .collect();
+    let next: Vec<DateTime<Utc>> = updates.iter().map(|u| u.next_check_at).collect();
+    let interval: Vec<i32> = updates
+        .iter()
+        .map(|u| u.interval_secs.clamp(0, i64::from(i32::MAX)) as i32)
+        .collect();
+    sqlx::query(
+        "UPDATE feeds f SET etag = u.etag, last_modified = u.last_modified,
+             body_hash = u.body_hash, last_status = u.http_status, last_error = u.error_kind,
+             last_error_message = u.error_message, consecutive_errors = u.errors,
+             last_fetched_at = u.now,
+             last_success_at = CASE WHEN u.error_kind IS NULL THEN u.now ELSE f.last_success_at END,
+             next_check_at = u.next, interval_secs = u.interval, status = u.status,
+             fetch_count = f.fetch_count + 1, lease_owner = NULL, lease_expires_at = NULL
+         FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[],
+                     $7::text[], $8::int[], $9::timestamptz[], $10::timestamptz[], $11::int[],
+                     $12::text[])
+              AS u(id, etag, last_modified, body_hash, http_status, error_kind, error_message,
+                   errors, now, next, interval, status)
+         WHERE f.id = u.id AND f.lease_owner = $13",
+    )
+    .bind(&ids)
+    .bind(col(&|u| u.etag.clone()))
+    .bind(col(&|u| u.last_modified.clone()))
+    .bind(col(&|u| u.body_hash.clone()))
+    .bind(&status_code)
+    .bind(col(&|u| u.error_kind.map(str::to_owned)))
+    .bind(col(&|u| u.error_message.clone()))
+    .bind(&errors)
+    .bind(&now)
+    .bind(&next)
+    .bind(&interval)
+    .bind(col(&|u| Some(u.status.to_owned())))
+    .bind(owner)
+    .execute(&mut *tx)
+    .await?;
+    let sql = format!(
+        "INSERT INTO fetches ({})
+         SELECT u.id, f.fetch_count % {}, u.now, u.outcome, u.http_status, u.error_kind,
+                u.error_message, u.duration_ms, u.bytes, u.items, u.new_stories
+         FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::int[], $5::text[], $6::text[],
+                     $7::int[], $8::bigint[], $9::int[], $10::int[])
+              AS u(id, now, outcome, http_status, error_kind, error_message, duration_ms, bytes,
+                   items, new_stories)
+         JOIN feeds f ON f.id = u.id
+         {}",
+        super::LOG_FETCH_COLUMNS,
+        super::FETCH_LOG_PER_FEED,
+        super::ON_FETCH_SLOT
+    );
+    let small = |v: i64| v.clamp(0, i64::from(i32::MAX)) as i32;
+    sqlx::query(&sql)
+        .bind(&ids)
+        .bind(&now)
+        .bind(col(&|u| Some(u.outcome.to_owned())))
+        .bind(&status_code)
+        .bind(col(&|u| u.error_kind.map(str::to_owned)))
+        .bind(col(&|u| u.error_message.clone()))
+        .bind(
+            updates
+                .iter()
+                .map(|u| small(u.duration_ms))
+                .collect::<Vec<_>>(),
+        )
+        .bind(updates.iter().map(|u| u.bytes).collect::<Vec<_>>())
+        .bind(updates.iter().map(|u| small(u.items)).collect::<Vec<_>>())
+        .bind(new_stories.iter().map(|n| small(*n)).collect::<Vec<_>>())
+        .execute(&mut *tx)
+        .await?;
+    for u in updates {
+        if let Some(to) = &u.moved_to {
+            // A confirmed permanent redirect moves the feed, unless another feed is there already.
+            sqlx::query(
+                "UPDATE feeds SET moved_from = url, url = $2
+                 WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM feeds o WHERE o.url = $2)",
+            )
+            .bind(u.feed_id.0)
+            .bind(to)
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+pub(super) async fn record_updates(
+    p: &PgPool,
+    owner: &str,
+    updates: &[FeedUpdate],
+) -> Result<(), StoreError> {
+    let mut tx = p.begin().await?;
+    write_updates(&mut tx, owner, updates, &vec![0; updates.len()]).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(super) async fn record_refresh(
+    p: &PgPool,
+    owner: &str,
+    update: &FeedUpdate,
+    stories: &[Story],
+) -> Result<Written, StoreError> {
     let mut tx = p.begin().await?;
     let mut written = Written::default();
-    let feed_id = r.feed.id.0;
-    let hashes: Vec<String> = r.stories.iter().map(|s| s.content_hash()).collect();
-    // A feed never parsed before has no stories that could change.
-    let may_update = r.feed.body_hash.is_some();
-    for (chunk, chunk_hashes) in r.stories.chunks(BATCH_ROWS).zip(hashes.chunks(BATCH_ROWS)) {
+    let feed_id = update.feed_id.0;
+    let source_id: i64 = sqlx::query_scalar("SELECT source_id FROM feeds WHERE id = $1")
+        .bind(feed_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    let hashes: Vec<String> = stories.iter().map(|s| s.content_hash()).collect();
+    for (chunk, chunk_hashes) in stories.chunks(BATCH_ROWS).zip(hashes.chunks(BATCH_ROWS)) {
         let rows = || chunk.iter().zip(chunk_hashes);
-        if may_update {
-            // Keep the text a changed story had before, with its version number.
-            let mut qb = QueryBuilder::new("WITH n(key, hash) AS (");
-            qb.push_values(rows(), |mut b, (s, h)| {
-                b.push_bind(&s.key).push_bind(h);
-            });
-            qb.push(
+        // Keep the text a changed story had before, with its version number.
+        let mut qb = QueryBuilder::new("WITH n(key, hash) AS (");
+        qb.push_values(rows(), |mut b, (s, h)| {
+            b.push_bind(&s.key).push_bind(h);
+        });
+        qb.push(
             ") INSERT INTO story_versions (story_id, version, title, body, content_hash, replaced_at)
              SELECT s.id, s.version, s.title, s.body, s.content_hash, ",
         );
-            qb.push_bind(r.now);
-            qb.push(" FROM stories s JOIN n ON s.key = n.key WHERE s.feed_id = ");
-            qb.push_bind(feed_id);
-            qb.push(" AND s.content_hash <> n.hash ON CONFLICT DO NOTHING");
-            qb.build().execute(&mut *tx).await?;
-        }
+        qb.push_bind(update.now);
+        qb.push(" FROM stories s JOIN n ON s.key = n.key WHERE s.feed_id = ");
+        qb.push_bind(feed_id);
+        qb.push(" AND s.content_hash <> n.hash ON CONFLICT DO NOTHING");
+        qb.build().execute(&mut *tx).await?;
 
         let mut qb = QueryBuilder::new(super::INSERT_STORIES);
         qb.push_values(rows(), |mut b, (s, h)| {
             b.push_bind(feed_id)
-                .push_bind(r.feed.source_id)
+                .push_bind(source_id)
                 .push_bind(&s.key)
                 .push_bind(&s.url)
                 .push_bind(&s.title)
@@ -225,8 +385,8 @@ pub(super) async fn record_refresh(p: &PgPool, r: &Refresh<'_>) -> Result<Writte
                 .push_bind(&s.wire_service)
                 .push_bind(&s.dateline)
                 .push_bind(h)
-                .push_bind(r.now)
-                .push_bind(r.now);
+                .push_bind(update.now)
+                .push_bind(update.now);
         });
         qb.push(super::ON_STORY_CONFLICT);
         let versions: Vec<i32> = qb.build_query_scalar().fetch_all(&mut *tx).await?;
@@ -253,65 +413,8 @@ pub(super) async fn record_refresh(p: &PgPool, r: &Refresh<'_>) -> Result<Writte
         .execute(&mut *tx)
         .await?;
     }
-    let (set_validators, etag, last_modified) = match &r.validators {
-        Some((e, l)) => (true, e.as_deref(), l.as_deref()),
-        None => (false, None, None),
-    };
-    let healthy = r.error_kind.is_none();
-    sqlx::query(
-        "UPDATE feeds SET
-             etag = CASE WHEN $2 THEN $3 ELSE etag END,
-             last_modified = CASE WHEN $2 THEN $4 ELSE last_modified END,
-             body_hash = coalesce($5, body_hash),
-             last_status = $6,
-             last_error = $7,
-             last_error_message = $8,
-             consecutive_errors = CASE WHEN $9 THEN 0 ELSE consecutive_errors + 1 END,
-             last_fetched_at = $10,
-             last_success_at = CASE WHEN $9 THEN $10 ELSE last_success_at END,
-             next_check_at = $11,
-             status = coalesce($12, status)
-         WHERE id = $1",
-    )
-    .bind(feed_id)
-    .bind(set_validators)
-    .bind(etag)
-    .bind(last_modified)
-    .bind(&r.body_hash)
-    .bind(r.http_status.map(i32::from))
-    .bind(r.error_kind)
-    .bind(&r.error_message)
-    .bind(healthy)
-    .bind(r.now)
-    .bind(r.next_check_at)
-    .bind(r.status)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(
-        "INSERT INTO fetches (feed_id, fetched_at, outcome, http_status, error_kind, error_message,
-             duration_ms, bytes, items, new_stories)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(feed_id)
-    .bind(r.now)
-    .bind(r.outcome)
-    .bind(r.http_status.map(i32::from))
-    .bind(r.error_kind)
-    .bind(&r.error_message)
-    .bind(r.duration_ms.min(i64::from(i32::MAX)) as i32)
-    .bind(r.bytes)
-    .bind(r.items.min(i64::from(i32::MAX)) as i32)
-    .bind(written.new_stories.min(i32::MAX as u64) as i32)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(
-        "DELETE FROM fetches WHERE feed_id = $1 AND id <= (
-             SELECT id FROM fetches WHERE feed_id = $1 ORDER BY id DESC OFFSET $2 LIMIT 1)",
-    )
-    .bind(feed_id)
-    .bind(FETCH_LOG_PER_FEED)
-    .execute(&mut *tx)
-    .await?;
+    let new = i64::try_from(written.new_stories).unwrap_or(i64::MAX);
+    write_updates(&mut tx, owner, std::slice::from_ref(update), &[new]).await?;
     tx.commit().await?;
     Ok(written)
 }

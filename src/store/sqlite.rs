@@ -1,7 +1,8 @@
 //! SQLite implementation of the store (see `mod.rs` for the contract).
 //!
-//! Instants are stored as RFC 3339 text in UTC with a `Z` (`model::rfc3339`), one format everywhere,
-//! so text order is time order and SQLite's date functions read them.
+//! Instants are stored as fixed-width RFC 3339 text in UTC with milliseconds and a `Z`
+//! (`model::db_time`), one format everywhere, so text order is time order and SQLite's date
+//! functions read them; they are printed back in the common `model::rfc3339` form.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -11,13 +12,16 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{QueryBuilder, Row, SqlitePool};
 
 use super::{
-    attach_tags, FeedInfo, NewFeed, Refresh, StoreError, StoredStory, StoryQuery, TagRow, Written,
-    FETCH_LOG_PER_FEED,
+    attach_tags, Claim, DaemonLock, FeedInfo, FeedUpdate, NewFeed, StoreError, StoredStory,
+    StoryQuery, TagRow, Written,
 };
-use crate::model::{rfc3339, rfc3339_opt, Feed, FeedId};
+use crate::model::{db_time, db_time_opt, display_time, Feed, FeedId, Story};
 
 /// Rows per multi-row INSERT: 15 binds a row stays below SQLite's 32,766-bind limit.
 const BATCH_ROWS: usize = 1000;
+
+// Every write transaction here begins IMMEDIATE: a deferred one that reads first and then writes
+// gets SQLITE_BUSY at once (no busy wait) when another writer is active.
 
 pub(super) async fn connect(url: &str, max: u32) -> Result<SqlitePool, sqlx::Error> {
     let opts = SqliteConnectOptions::from_str(url)?
@@ -43,8 +47,8 @@ pub(super) async fn upsert_feed(
     f: &NewFeed<'_>,
     now: DateTime<Utc>,
 ) -> Result<FeedId, StoreError> {
-    let now = rfc3339(now);
-    let mut tx = p.begin().await?;
+    let now = db_time(now);
+    let mut tx = p.begin_with("BEGIN IMMEDIATE").await?;
     let source: i64 = sqlx::query_scalar(
         "INSERT INTO sources (name, is_wire, created_at) VALUES (?1, ?2, ?3)
          ON CONFLICT (name) DO UPDATE SET is_wire = sources.is_wire OR excluded.is_wire
@@ -90,7 +94,7 @@ pub(super) async fn pause_config_feeds_except(
 }
 
 pub(super) async fn remove_feed(p: &SqlitePool, url: &str) -> Result<bool, StoreError> {
-    let mut tx = p.begin().await?;
+    let mut tx = p.begin_with("BEGIN IMMEDIATE").await?;
     let n = sqlx::query("DELETE FROM feeds WHERE url = ?1")
         .bind(url)
         .execute(&mut *tx)
@@ -118,10 +122,12 @@ pub(super) async fn list_feeds(p: &SqlitePool) -> Result<Vec<FeedInfo>, StoreErr
                 last_error: r.try_get("last_error")?,
                 last_error_message: r.try_get("last_error_message")?,
                 consecutive_errors: r.try_get("consecutive_errors")?,
-                last_fetched_at: r.try_get("last_fetched_at")?,
-                next_check_at: r.try_get("next_check_at")?,
+                last_fetched_at: display_time(r.try_get("last_fetched_at")?),
+                next_check_at: display_time(r.try_get("next_check_at")?).unwrap_or_default(),
                 etag: r.try_get("etag")?,
                 last_modified: r.try_get("last_modified")?,
+                interval_secs: r.try_get("interval_secs")?,
+                moved_from: r.try_get("moved_from")?,
                 stories: r.try_get("stories")?,
             })
         })
@@ -129,88 +135,227 @@ pub(super) async fn list_feeds(p: &SqlitePool) -> Result<Vec<FeedInfo>, StoreErr
         .map_err(Into::into)
 }
 
-pub(super) async fn due_feeds(
-    p: &SqlitePool,
-    now: Option<DateTime<Utc>>,
-    limit: i64,
-) -> Result<Vec<Feed>, StoreError> {
-    let rows = sqlx::query(
-        "SELECT f.id, f.url, f.source_id, s.name AS source, s.is_wire, f.etag, f.last_modified,
-                f.body_hash, f.consecutive_errors
-         FROM feeds f JOIN sources s ON s.id = f.source_id
-         WHERE f.status = 'active' AND (?1 IS NULL OR f.next_check_at <= ?1)
-         ORDER BY f.next_check_at, f.id LIMIT ?2",
-    )
-    .bind(rfc3339_opt(now))
-    .bind(limit)
-    .fetch_all(p)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Feed {
-                id: FeedId(r.try_get("id")?),
-                url: r.try_get("url")?,
-                source_id: r.try_get("source_id")?,
-                source: r.try_get("source")?,
-                is_wire: r.try_get("is_wire")?,
-                etag: r.try_get("etag")?,
-                last_modified: r.try_get("last_modified")?,
-                body_hash: r.try_get("body_hash")?,
-                consecutive_errors: r.try_get::<i64, _>("consecutive_errors")?.clamp(0, 1 << 30)
-                    as u32,
-            })
-        })
-        .collect::<Result<_, sqlx::Error>>()
-        .map_err(Into::into)
+fn feed_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<Feed, sqlx::Error> {
+    Ok(Feed {
+        id: FeedId(r.try_get("id")?),
+        url: r.try_get("url")?,
+        source_id: r.try_get("source_id")?,
+        source: r.try_get("source")?,
+        is_wire: r.try_get("is_wire")?,
+        etag: r.try_get("etag")?,
+        last_modified: r.try_get("last_modified")?,
+        body_hash: r.try_get("body_hash")?,
+        consecutive_errors: r.try_get::<i64, _>("consecutive_errors")?.clamp(0, 1 << 30) as u32,
+        interval_secs: r.try_get("interval_secs")?,
+    })
 }
 
-pub(super) async fn next_due(p: &SqlitePool) -> Result<Option<DateTime<Utc>>, StoreError> {
-    let t: Option<String> =
-        sqlx::query_scalar("SELECT min(next_check_at) FROM feeds WHERE status = 'active'")
-            .fetch_one(p)
-            .await?;
+pub(super) async fn claim(p: &SqlitePool, c: &Claim<'_>) -> Result<Vec<Feed>, StoreError> {
+    // One daemon per SQLite file (see `lock_for_daemon`), so no row locking is needed.
+    let sql = format!(
+        "WITH c AS (SELECT * FROM feeds WHERE id IN (
+             SELECT id FROM feeds
+             WHERE status = 'active'
+               AND (?3 IS NULL OR next_check_at <= ?3)
+               AND (?4 IS NULL OR last_fetched_at IS NULL OR last_fetched_at < ?4)
+               AND (lease_expires_at IS NULL OR lease_expires_at < ?5)
+             ORDER BY next_check_at, id
+             LIMIT ?6))
+         {}",
+        super::CLAIMED_FEEDS
+    );
+    let mut tx = p.begin_with("BEGIN IMMEDIATE").await?;
+    let rows = sqlx::query(&sql)
+        .bind(c.owner)
+        .bind(db_time(c.lease_until))
+        .bind(db_time_opt(c.due_by))
+        .bind(db_time_opt(c.not_fetched_since))
+        .bind(db_time(c.now))
+        .bind(c.limit)
+        .fetch_all(&mut *tx)
+        .await?;
+    let feeds = rows
+        .iter()
+        .map(feed_from_row)
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    let ids = serde_json::to_string(&feeds.iter().map(|f| f.id.0).collect::<Vec<_>>())
+        .unwrap_or_else(|_| "[]".to_owned());
+    sqlx::query(
+        "UPDATE feeds SET lease_owner = ?1, lease_expires_at = ?2
+         WHERE id IN (SELECT value FROM json_each(?3))",
+    )
+    .bind(c.owner)
+    .bind(db_time(c.lease_until))
+    .bind(ids)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(feeds)
+}
+
+pub(super) async fn defer(
+    p: &SqlitePool,
+    owner: &str,
+    feeds: &[(FeedId, DateTime<Utc>)],
+) -> Result<(), StoreError> {
+    let mut tx = p.begin_with("BEGIN IMMEDIATE").await?;
+    for (id, at) in feeds {
+        sqlx::query(
+            "UPDATE feeds SET next_check_at = ?2, lease_owner = NULL, lease_expires_at = NULL
+             WHERE id = ?1 AND lease_owner = ?3",
+        )
+        .bind(id.0)
+        .bind(db_time(*at))
+        .bind(owner)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(super) async fn next_due(
+    p: &SqlitePool,
+    now: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, StoreError> {
+    let t: Option<String> = sqlx::query_scalar(
+        "SELECT min(next_check_at) FROM feeds
+         WHERE status = 'active' AND (lease_expires_at IS NULL OR lease_expires_at < ?1)",
+    )
+    .bind(db_time(now))
+    .fetch_one(p)
+    .await?;
     Ok(t.and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
         .map(|t| t.with_timezone(&Utc)))
 }
 
-pub(super) async fn record_refresh(p: &SqlitePool, r: &Refresh<'_>) -> Result<Written, StoreError> {
-    let now = rfc3339(r.now);
-    let mut tx = p.begin().await?;
+/// Writes feed states and fetch log lines for a batch, inside `tx`.
+async fn write_updates(
+    tx: &mut sqlx::SqliteConnection,
+    owner: &str,
+    updates: &[FeedUpdate],
+    new_stories: &[i64],
+) -> Result<(), sqlx::Error> {
+    let log_sql = format!(
+        "INSERT INTO fetches ({})
+         SELECT id, fetch_count % {}, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10 FROM feeds WHERE id = ?1
+         {}",
+        super::LOG_FETCH_COLUMNS,
+        super::FETCH_LOG_PER_FEED,
+        super::ON_FETCH_SLOT
+    );
+    for (u, new) in updates.iter().zip(new_stories) {
+        let now = db_time(u.now);
+        let changed = sqlx::query(
+            "UPDATE feeds SET etag = ?2, last_modified = ?3, body_hash = ?4, last_status = ?5,
+                 last_error = ?6, last_error_message = ?7, consecutive_errors = ?8,
+                 last_fetched_at = ?9,
+                 last_success_at = CASE WHEN ?6 IS NULL THEN ?9 ELSE last_success_at END,
+                 next_check_at = ?10, interval_secs = ?11, status = ?12,
+                 fetch_count = fetch_count + 1, lease_owner = NULL, lease_expires_at = NULL
+             WHERE id = ?1 AND lease_owner = ?13",
+        )
+        .bind(u.feed_id.0)
+        .bind(&u.etag)
+        .bind(&u.last_modified)
+        .bind(&u.body_hash)
+        .bind(u.http_status.map(i64::from))
+        .bind(u.error_kind)
+        .bind(&u.error_message)
+        .bind(i64::from(u.consecutive_errors))
+        .bind(&now)
+        .bind(db_time(u.next_check_at))
+        .bind(u.interval_secs)
+        .bind(u.status)
+        .bind(owner)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if changed == 0 {
+            continue;
+        }
+        sqlx::query(&log_sql)
+            .bind(u.feed_id.0)
+            .bind(&now)
+            .bind(u.outcome)
+            .bind(u.http_status.map(i64::from))
+            .bind(u.error_kind)
+            .bind(&u.error_message)
+            .bind(u.duration_ms)
+            .bind(u.bytes)
+            .bind(u.items)
+            .bind(*new)
+            .execute(&mut *tx)
+            .await?;
+        if let Some(to) = &u.moved_to {
+            // A confirmed permanent redirect moves the feed, unless another feed is there already.
+            sqlx::query(
+                "UPDATE feeds SET moved_from = url, url = ?2
+                 WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM feeds o WHERE o.url = ?2)",
+            )
+            .bind(u.feed_id.0)
+            .bind(to)
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+pub(super) async fn record_updates(
+    p: &SqlitePool,
+    owner: &str,
+    updates: &[FeedUpdate],
+) -> Result<(), StoreError> {
+    let mut tx = p.begin_with("BEGIN IMMEDIATE").await?;
+    write_updates(&mut tx, owner, updates, &vec![0; updates.len()]).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(super) async fn record_refresh(
+    p: &SqlitePool,
+    owner: &str,
+    update: &FeedUpdate,
+    stories: &[Story],
+) -> Result<Written, StoreError> {
+    let now = db_time(update.now);
+    let mut tx = p.begin_with("BEGIN IMMEDIATE").await?;
     let mut written = Written::default();
-    let feed_id = r.feed.id.0;
-    let hashes: Vec<String> = r.stories.iter().map(|s| s.content_hash()).collect();
-    // A feed never parsed before has no stories that could change.
-    let may_update = r.feed.body_hash.is_some();
-    for (chunk, chunk_hashes) in r.stories.chunks(BATCH_ROWS).zip(hashes.chunks(BATCH_ROWS)) {
+    let feed_id = update.feed_id.0;
+    let source_id: i64 = sqlx::query_scalar("SELECT source_id FROM feeds WHERE id = ?1")
+        .bind(feed_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    let hashes: Vec<String> = stories.iter().map(|s| s.content_hash()).collect();
+    for (chunk, chunk_hashes) in stories.chunks(BATCH_ROWS).zip(hashes.chunks(BATCH_ROWS)) {
         let rows = || chunk.iter().zip(chunk_hashes);
-        if may_update {
-            // Keep the text a changed story had before, with its version number.
-            let mut qb = QueryBuilder::new("WITH n(key, hash) AS (");
-            qb.push_values(rows(), |mut b, (s, h)| {
-                b.push_bind(&s.key).push_bind(h);
-            });
-            qb.push(
+        // Keep the text a changed story had before, with its version number.
+        let mut qb = QueryBuilder::new("WITH n(key, hash) AS (");
+        qb.push_values(rows(), |mut b, (s, h)| {
+            b.push_bind(&s.key).push_bind(h);
+        });
+        qb.push(
             ") INSERT OR IGNORE INTO story_versions (story_id, version, title, body, content_hash, replaced_at)
              SELECT s.id, s.version, s.title, s.body, s.content_hash, ",
         );
-            qb.push_bind(&now);
-            qb.push(" FROM stories s JOIN n ON s.key = n.key WHERE s.feed_id = ");
-            qb.push_bind(feed_id);
-            qb.push(" AND s.content_hash <> n.hash");
-            qb.build().execute(&mut *tx).await?;
-        }
+        qb.push_bind(&now);
+        qb.push(" FROM stories s JOIN n ON s.key = n.key WHERE s.feed_id = ");
+        qb.push_bind(feed_id);
+        qb.push(" AND s.content_hash <> n.hash");
+        qb.build().execute(&mut *tx).await?;
 
         let mut qb = QueryBuilder::new(super::INSERT_STORIES);
         qb.push_values(rows(), |mut b, (s, h)| {
             b.push_bind(feed_id)
-                .push_bind(r.feed.source_id)
+                .push_bind(source_id)
                 .push_bind(&s.key)
                 .push_bind(&s.url)
                 .push_bind(&s.title)
                 .push_bind(&s.body)
                 .push_bind(sqlx::types::Json(&s.authors))
-                .push_bind(rfc3339_opt(s.published))
-                .push_bind(rfc3339_opt(s.updated))
+                .push_bind(db_time_opt(s.published))
+                .push_bind(db_time_opt(s.updated))
                 .push_bind(&s.language)
                 .push_bind(&s.wire_service)
                 .push_bind(&s.dateline)
@@ -246,67 +391,37 @@ pub(super) async fn record_refresh(p: &SqlitePool, r: &Refresh<'_>) -> Result<Wr
         .execute(&mut *tx)
         .await?;
     }
-    let (set_validators, etag, last_modified) = match &r.validators {
-        Some((e, l)) => (true, e.as_deref(), l.as_deref()),
-        None => (false, None, None),
-    };
-    let healthy = r.error_kind.is_none();
-    sqlx::query(
-        "UPDATE feeds SET
-             etag = CASE WHEN ?2 THEN ?3 ELSE etag END,
-             last_modified = CASE WHEN ?2 THEN ?4 ELSE last_modified END,
-             body_hash = coalesce(?5, body_hash),
-             last_status = ?6,
-             last_error = ?7,
-             last_error_message = ?8,
-             consecutive_errors = CASE WHEN ?9 THEN 0 ELSE consecutive_errors + 1 END,
-             last_fetched_at = ?10,
-             last_success_at = CASE WHEN ?9 THEN ?10 ELSE last_success_at END,
-             next_check_at = ?11,
-             status = coalesce(?12, status)
-         WHERE id = ?1",
-    )
-    .bind(feed_id)
-    .bind(set_validators)
-    .bind(etag)
-    .bind(last_modified)
-    .bind(&r.body_hash)
-    .bind(r.http_status.map(i64::from))
-    .bind(r.error_kind)
-    .bind(&r.error_message)
-    .bind(healthy)
-    .bind(&now)
-    .bind(rfc3339(r.next_check_at))
-    .bind(r.status)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(
-        "INSERT INTO fetches (feed_id, fetched_at, outcome, http_status, error_kind, error_message,
-             duration_ms, bytes, items, new_stories)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-    )
-    .bind(feed_id)
-    .bind(&now)
-    .bind(r.outcome)
-    .bind(r.http_status.map(i64::from))
-    .bind(r.error_kind)
-    .bind(&r.error_message)
-    .bind(r.duration_ms)
-    .bind(r.bytes)
-    .bind(r.items)
-    .bind(written.new_stories as i64)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(
-        "DELETE FROM fetches WHERE feed_id = ?1 AND id <= (
-             SELECT id FROM fetches WHERE feed_id = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2)",
-    )
-    .bind(feed_id)
-    .bind(FETCH_LOG_PER_FEED)
-    .execute(&mut *tx)
-    .await?;
+    let new = i64::try_from(written.new_stories).unwrap_or(i64::MAX);
+    write_updates(&mut tx, owner, std::slice::from_ref(update), &[new]).await?;
     tx.commit().await?;
     Ok(written)
+}
+
+/// Locks `<database file>.lock` exclusively, without waiting.
+pub(super) fn lock_for_daemon(p: &SqlitePool) -> Result<DaemonLock, StoreError> {
+    let db = p.connect_options().get_filename().to_path_buf();
+    let mut lock_path = db.clone().into_os_string();
+    lock_path.push(".lock");
+    let lock_path = std::path::PathBuf::from(lock_path);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| StoreError::Locked(format!("cannot open {}: {e}", lock_path.display())))?;
+    match file.try_lock() {
+        Ok(()) => Ok(DaemonLock { _file: file }),
+        Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Locked(format!(
+            "another wirefeed daemon is using {} (it holds {}); SQLite serves one daemon at a \
+             time: stop the other one, or use PostgreSQL to run several",
+            db.display(),
+            lock_path.display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => Err(StoreError::Locked(format!(
+            "cannot lock {}: {e}",
+            lock_path.display()
+        ))),
+    }
 }
 
 pub(super) async fn stories(
@@ -325,7 +440,7 @@ pub(super) async fn stories(
          ORDER BY coalesce(st.published_at, st.first_seen_at) DESC, st.id DESC
          LIMIT ?2",
     )
-    .bind(rfc3339_opt(q.since))
+    .bind(db_time_opt(q.since))
     .bind(q.limit)
     .fetch_all(p)
     .await?;
@@ -339,8 +454,8 @@ pub(super) async fn stories(
                 source: r.try_get("source")?,
                 url: r.try_get("url")?,
                 title: r.try_get("title")?,
-                published: r.try_get("published_at")?,
-                updated: r.try_get("updated_at")?,
+                published: display_time(r.try_get("published_at")?),
+                updated: display_time(r.try_get("updated_at")?),
                 authors: r.try_get::<sqlx::types::Json<Vec<String>>, _>("authors")?.0,
                 language: r.try_get("language")?,
                 wire_service: r.try_get("wire_service")?,

@@ -20,7 +20,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use sqlx::Connection;
 
-use wirefeed::config::{Config, FeedConfig};
+use wirefeed::config::{Config, FeedConfig, HostOverride};
 
 /// What a route answers.
 #[derive(Clone)]
@@ -282,6 +282,13 @@ pub fn config(db_url: &str, feeds: &[(&str, &str, bool)]) -> Config {
     c.fetch.timeout_secs = 5;
     c.fetch.connect_timeout_secs = 2;
     c.fetch.concurrency = 8;
+    // Every test feed is on 127.0.0.1: lift the per-host budget there (politeness has its own
+    // tests).
+    c.politeness.hosts = vec![HostOverride {
+        host: "127.0.0.1".to_owned(),
+        concurrency: Some(8),
+        min_spacing_ms: Some(0),
+    }];
     c.feeds = feeds
         .iter()
         .map(|(url, source, wire)| FeedConfig {

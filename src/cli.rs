@@ -205,6 +205,7 @@ async fn run(config: Config, once: bool) -> Result<()> {
             fetched = s.fetched,
             not_modified = s.not_modified,
             failed = s.failed,
+            deferred = s.deferred,
             new_stories = s.new_stories,
             "pass complete"
         );

@@ -49,6 +49,8 @@ pub struct RunSummary {
     pub fetched: usize,
     pub not_modified: usize,
     pub failed: usize,
+    /// Held back by their host's budget (a throttled host): not fetched, not an error.
+    pub deferred: usize,
     pub new_stories: u64,
 }
 
@@ -59,6 +61,7 @@ impl RunSummary {
         match r.outcome {
             "fetched" => self.fetched += 1,
             "unchanged" | "not_modified" => self.not_modified += 1,
+            "deferred" => self.deferred += 1,
             _ => self.failed += 1,
         }
     }
@@ -70,6 +73,8 @@ struct Refreshed {
     result: FeedResult,
     pending: Option<FeedUpdate>,
     throttle_host: Option<Option<DateTime<Utc>>>,
+    /// Whether a request was started (and so holds a host slot to give back).
+    started: bool,
 }
 
 /// State writes are batched up to this many feeds...
@@ -194,8 +199,10 @@ impl App {
                 let h = host.clone();
                 let id = feed.id;
                 let handle = tasks.spawn(async move {
-                    app.wait_for_host(&h).await;
-                    app.refresh(feed).await
+                    match app.wait_for_host(&h).await {
+                        Ok(()) => app.refresh(feed).await,
+                        Err(at) => app.deferred(feed.id, at).await,
+                    }
                 });
                 running.insert(handle.id(), (id, host));
             }
@@ -212,18 +219,45 @@ impl App {
         Ok(summary)
     }
 
-    /// Waits until `host`'s budget lets one more request start (used by `run --once`).
-    async fn wait_for_host(&self, host: &str) {
+    /// Waits until `host`'s budget lets one more request start (used by `run --once`). A host
+    /// that will not be ready within the fetch timeout (it asked to be left alone) is not waited
+    /// for: the instant it will be ready is returned instead.
+    async fn wait_for_host(&self, host: &str) -> Result<(), DateTime<Utc>> {
+        let max_wait = chrono::Duration::seconds(self.inner.config.fetch.timeout_secs as i64);
         loop {
             let now = Utc::now();
             let slot = self.hosts().try_start(host, now);
             match slot {
-                Ok(()) => return,
+                Ok(()) => return Ok(()),
+                Err(at) if at - now > max_wait => return Err(at),
                 Err(at) => {
                     let wait = (at - now).to_std().unwrap_or_default();
                     tokio::time::sleep(wait.max(Duration::from_millis(1))).await;
                 }
             }
+        }
+    }
+
+    /// Gives a claimed feed back, due at `at`, without fetching it (its host is throttled).
+    async fn deferred(&self, feed: FeedId, at: DateTime<Utc>) -> Refreshed {
+        if let Err(e) = self
+            .inner
+            .store
+            .defer(&self.inner.owner, &[(feed, at)])
+            .await
+        {
+            error!(error = %e, "cannot defer feed");
+        }
+        Refreshed {
+            result: FeedResult {
+                feed_id: feed,
+                outcome: "deferred",
+                error_kind: None,
+                new_stories: 0,
+            },
+            pending: None,
+            throttle_host: None,
+            started: false,
         }
     }
 
@@ -247,7 +281,12 @@ impl App {
             Err(e) => e.id(),
         };
         let host = running.remove(&id).map(|(_, h)| h);
-        if let Some(h) = &host {
+        let started = match &done {
+            Ok((_, r)) => r.started,
+            // A task that failed may or may not have started; give the slot back either way.
+            Err(_) => true,
+        };
+        if let (Some(h), true) = (&host, started) {
             self.hosts().finish(h);
         }
         match done {
@@ -579,6 +618,7 @@ impl App {
                 result,
                 pending: Some(update),
                 throttle_host,
+                started: true,
             };
         }
         match inner
@@ -593,6 +633,7 @@ impl App {
                     result,
                     pending: None,
                     throttle_host,
+                    started: true,
                 }
             }
             Err(e) => {
@@ -612,6 +653,7 @@ impl App {
                     result,
                     pending: Some(update),
                     throttle_host,
+                    started: true,
                 }
             }
         }

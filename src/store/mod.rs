@@ -365,8 +365,9 @@ impl Store {
         dispatch!(self, p => claim(p, claim))
     }
 
-    /// Gives claimed feeds back unfetched, each to be due again at the given instant (a host's
-    /// budget held them back; that is not an error).
+    /// Gives claimed feeds back unfetched, each due again at the given instant (a host's budget
+    /// held them back; that is not an error). The lease is kept until then, so the same pass does
+    /// not claim them again.
     pub async fn defer(
         &self,
         owner: &str,

@@ -199,7 +199,7 @@ pub(super) async fn defer(
     let ids: Vec<i64> = feeds.iter().map(|(id, _)| id.0).collect();
     let at: Vec<DateTime<Utc>> = feeds.iter().map(|(_, t)| *t).collect();
     sqlx::query(
-        "UPDATE feeds f SET next_check_at = u.at, lease_owner = NULL, lease_expires_at = NULL
+        "UPDATE feeds f SET next_check_at = u.at, lease_expires_at = u.at
          FROM unnest($1::bigint[], $2::timestamptz[]) AS u(id, at)
          WHERE f.id = u.id AND f.lease_owner = $3",
     )

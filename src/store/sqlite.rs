@@ -201,7 +201,7 @@ pub(super) async fn defer(
     let mut tx = p.begin_with("BEGIN IMMEDIATE").await?;
     for (id, at) in feeds {
         sqlx::query(
-            "UPDATE feeds SET next_check_at = ?2, lease_owner = NULL, lease_expires_at = NULL
+            "UPDATE feeds SET next_check_at = ?2, lease_expires_at = ?2
              WHERE id = ?1 AND lease_owner = ?3",
         )
         .bind(id.0)

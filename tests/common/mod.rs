@@ -32,6 +32,16 @@ pub enum Route {
     },
     /// A bare status code with an empty body.
     Status(u16),
+    /// Any status, headers and body.
+    Respond {
+        status: u16,
+        headers: Vec<(&'static str, String)>,
+        body: Vec<u8>,
+    },
+    /// 200 with a body that arrives one byte every `every_ms`, `bytes` bytes in all.
+    Trickle { bytes: usize, every_ms: u64 },
+    /// 200 with `bytes` bytes, streamed in 1 MiB chunks (never held in memory at once).
+    Large { bytes: usize },
 }
 
 #[derive(Default)]
@@ -42,6 +52,8 @@ pub struct Counts {
     pub not_modified: HashMap<String, usize>,
     /// Conditional requests seen per path (If-None-Match or If-Modified-Since present).
     pub conditional: HashMap<String, usize>,
+    /// When each request arrived, per path.
+    pub times: HashMap<String, Vec<std::time::Instant>>,
 }
 
 #[derive(Clone, Default)]
@@ -66,11 +78,16 @@ pub fn fixture(name: &str) -> Vec<u8> {
 
 impl FeedServer {
     pub async fn start() -> FeedServer {
+        Self::start_on("127.0.0.1").await
+    }
+
+    /// A server on another loopback address (127.0.0.2, …): a different host for the budgets.
+    pub async fn start_on(ip: &str) -> FeedServer {
         let state = ServerState::default();
         let app = axum::Router::new()
             .fallback(serve)
             .with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        let listener = tokio::net::TcpListener::bind(format!("{ip}:0"))
             .await
             .expect("bind feed server");
         let addr = listener.local_addr().expect("local addr");
@@ -131,6 +148,11 @@ impl FeedServer {
         c.not_modified.get(path).copied().unwrap_or(0)
     }
 
+    pub fn times(&self, path: &str) -> Vec<std::time::Instant> {
+        let c = self.state.counts.lock().expect("counts");
+        c.times.get(path).cloned().unwrap_or_default()
+    }
+
     pub fn conditional(&self, path: &str) -> usize {
         let c = self.state.counts.lock().expect("counts");
         c.conditional.get(path).copied().unwrap_or(0)
@@ -149,6 +171,11 @@ async fn serve(State(state): State<ServerState>, req: Request) -> Response {
     let route = state.routes.lock().expect("routes").get(&path).cloned();
     let mut counts = state.counts.lock().expect("counts");
     *counts.requests.entry(path.clone()).or_default() += 1;
+    counts
+        .times
+        .entry(path.clone())
+        .or_default()
+        .push(std::time::Instant::now());
     let conditional = headers.contains_key(header::IF_NONE_MATCH)
         || headers.contains_key(header::IF_MODIFIED_SINCE);
     if conditional {
@@ -159,6 +186,47 @@ async fn serve(State(state): State<ServerState>, req: Request) -> Response {
         None => *resp.status_mut() = StatusCode::NOT_FOUND,
         Some(Route::Status(code)) => {
             *resp.status_mut() = StatusCode::from_u16(code).expect("status");
+        }
+        Some(Route::Respond {
+            status,
+            headers,
+            body,
+        }) => {
+            *resp.status_mut() = StatusCode::from_u16(status).expect("status");
+            for (k, v) in headers {
+                resp.headers_mut()
+                    .insert(k, HeaderValue::from_str(&v).expect("header value"));
+            }
+            *resp.body_mut() = Body::from(body);
+        }
+        Some(Route::Trickle { bytes, every_ms }) => {
+            let stream = futures::stream::unfold(0usize, move |sent| async move {
+                if sent >= bytes {
+                    return None;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(every_ms)).await;
+                Some((Ok::<_, std::io::Error>(vec![b' ']), sent + 1))
+            });
+            resp.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/rss+xml"),
+            );
+            *resp.body_mut() = Body::from_stream(stream);
+        }
+        Some(Route::Large { bytes }) => {
+            const MIB: usize = 1 << 20;
+            let stream = futures::stream::unfold(0usize, move |sent| async move {
+                if sent >= bytes {
+                    return None;
+                }
+                let n = MIB.min(bytes - sent);
+                Some((Ok::<_, std::io::Error>(vec![b' '; n]), sent + n))
+            });
+            resp.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/rss+xml"),
+            );
+            *resp.body_mut() = Body::from_stream(stream);
         }
         Some(Route::Doc { content_type, body }) => {
             let etag = etag_of(&body);

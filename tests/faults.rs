@@ -56,7 +56,7 @@ async fn every_fault_is_recorded_with_its_kind_and_a_fitting_next_check() {
             let full =
                 String::from_utf8(common::fixture("rss2_html_description.xml")).expect("utf-8");
             let second = full.rfind("<item>").expect("two items");
-            full[..second + 40].as_bytes().to_vec()
+            full.as_bytes()[..second + 40].to_vec()
         };
         let r = |path: &str, route: Route| server.route(path, route);
         let feeds = vec![
@@ -391,9 +391,9 @@ async fn leases_split_feeds_between_daemons_and_expire_after_a_crash() {
                 .expect_err("second daemon refused");
             assert!(err.to_string().contains("another wirefeed daemon"), "{err}");
         }
-        for i in 0..30 {
+        for (i, url) in urls.iter().enumerate() {
             let path = format!("/f{i}.xml");
-            let want = if urls[i] == held[0].url { 0 } else { 1 };
+            let want = if *url == held[0].url { 0 } else { 1 };
             assert_eq!(server.requests(&path), want, "{}: {path}", db.backend);
         }
         db.cleanup().await;

@@ -171,8 +171,8 @@ impl App {
     }
 
     /// Polls every active feed once, due or not, and returns the totals. Fails only when the
-    /// database cannot be read; a failing feed is counted, not raised. Host budgets apply: a
-    /// feed whose host is busy waits its turn.
+    /// database cannot be read; a failing feed is counted, not raised. Host budgets (concurrency,
+    /// spacing) apply: a feed whose host is busy waits its turn.
     pub async fn run_once(&self) -> Result<RunSummary, StoreError> {
         let start = Utc::now();
         let concurrency = self.inner.config.fetch.concurrency;
@@ -207,7 +207,7 @@ impl App {
                 running.insert(handle.id(), (id, host));
             }
             if let Some(done) = tasks.join_next_with_id().await {
-                if let Some(r) = self.finished(&mut running, &mut pending, done) {
+                if let Some(r) = self.finished(&mut running, &mut pending, done, false) {
                     summary.add(&r);
                 }
             }
@@ -269,12 +269,16 @@ impl App {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Books a finished task: frees its host slot, throttles the host if asked, queues its state.
+    /// Books a finished task: frees its host slot, throttles the host if asked (and if
+    /// `throttle`), queues its state. A `run --once` pass does not throttle: it was asked to poll
+    /// every feed now; the Retry-After is still kept in the feed's next check, and the daemon
+    /// throttles the host.
     fn finished(
         &self,
         running: &mut HashMap<tokio::task::Id, (FeedId, String)>,
         pending: &mut Vec<FeedUpdate>,
         done: Result<(tokio::task::Id, Refreshed), tokio::task::JoinError>,
+        throttle: bool,
     ) -> Option<FeedResult> {
         let id = match &done {
             Ok((id, _)) => *id,
@@ -291,7 +295,7 @@ impl App {
         }
         match done {
             Ok((_, r)) => {
-                if let (Some(until), Some(h)) = (r.throttle_host, &host) {
+                if let (Some(until), Some(h), true) = (r.throttle_host, &host, throttle) {
                     self.hosts().throttle(h, until, Utc::now());
                 }
                 pending.extend(r.pending);
@@ -380,12 +384,12 @@ impl App {
                     if pending.is_empty() {
                         pending_since = Instant::now();
                     }
-                    self.finished(&mut running, &mut pending, done);
+                    self.finished(&mut running, &mut pending, done, true);
                 }
                 _ = tokio::time::sleep(wait) => {}
             }
             while let Some(done) = tasks.try_join_next_with_id() {
-                self.finished(&mut running, &mut pending, done);
+                self.finished(&mut running, &mut pending, done, true);
             }
             if pending.len() >= FLUSH_ROWS
                 || (!pending.is_empty() && pending_since.elapsed() >= FLUSH_AFTER)
@@ -407,7 +411,7 @@ impl App {
         while !tasks.is_empty() {
             match tokio::time::timeout_at(deadline, tasks.join_next_with_id()).await {
                 Ok(Some(done)) => {
-                    self.finished(&mut running, &mut pending, done);
+                    self.finished(&mut running, &mut pending, done, true);
                 }
                 Ok(None) => break,
                 Err(_) => {
@@ -432,11 +436,11 @@ impl App {
         info!("stopped");
     }
 
-    /// How long to sleep before claiming again: until the next unleased feed is due, at most a
+    /// How long to sleep before claiming again: until the next feed can be claimed, at most a
     /// tick.
     async fn wait_for_next(&self, tick: Duration) -> Duration {
         let now = Utc::now();
-        match self.inner.store.next_due(now).await {
+        match self.inner.store.next_due().await {
             Ok(Some(t)) => (t - now)
                 .to_std()
                 .unwrap_or(Duration::ZERO)

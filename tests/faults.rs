@@ -260,7 +260,7 @@ async fn a_temporary_redirect_does_not_move_the_feed() {
 }
 
 #[tokio::test]
-async fn a_rate_limited_host_is_left_alone_and_its_other_feeds_wait_without_error() {
+async fn the_daemon_leaves_a_rate_limited_host_alone_and_defers_its_other_feeds_without_error() {
     let db = TestDb::sqlite();
     let host = FeedServer::start_on("127.0.0.4").await;
     let limited = host.route(
@@ -273,25 +273,43 @@ async fn a_rate_limited_host_is_left_alone_and_its_other_feeds_wait_without_erro
     );
     let sibling = host.fixture("/b-sibling.xml", "rss_no_version.xml");
     let mut cfg = config(&db.url, &[(&limited, "L", false), (&sibling, "L", false)]);
-    // One request at a time to this host, so the 429 arrives before the sibling may start.
+    // Starts a second apart on this host, so the 429 is in before the sibling may start.
     cfg.politeness.hosts.push(HostOverride {
         host: "127.0.0.4".to_owned(),
         concurrency: Some(1),
-        min_spacing_ms: Some(300),
+        min_spacing_ms: Some(1000),
     });
     let app = App::build(cfg).await.expect("app builds");
     let before = Utc::now();
-    let s = app.run_once().await.expect("pass");
-    assert_eq!(s.failed, 1, "{s:?}");
-    assert_eq!(s.deferred, 1, "{s:?}");
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let runner = {
+        let app = app.clone();
+        tokio::spawn(async move { app.run_until_stopped(rx).await })
+    };
+    // Bounded wait for the 429, then past the sibling's first slot.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while host.requests("/a-limited") == 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    tx.send(true).expect("stop");
+    runner.await.expect("daemon stops");
+    assert_eq!(host.requests("/a-limited"), 1);
     assert_eq!(
         host.requests("/b-sibling.xml"),
         0,
         "the throttled host got no more requests"
     );
     let rows = feeds_by_url(&app).await;
+    let lim = &rows[limited.as_str()];
+    assert_eq!(lim.last_error.as_deref(), Some("rate_limited"));
+    assert!(
+        ts(&lim.next_check_at) >= before + chrono::Duration::seconds(299),
+        "{lim:?}"
+    );
     let sib = &rows[sibling.as_str()];
     assert_eq!(sib.last_error, None, "deferral is not an error: {sib:?}");
+    assert_eq!(sib.last_fetched_at, None);
     assert!(
         ts(&sib.next_check_at) >= before + chrono::Duration::seconds(299),
         "{sib:?}"

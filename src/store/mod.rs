@@ -379,9 +379,10 @@ impl Store {
         dispatch!(self, p => defer(p, owner, feeds))
     }
 
-    /// The earliest next check among active feeds that are not leased at `now`.
-    pub async fn next_due(&self, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, StoreError> {
-        dispatch!(self, p => next_due(p, now))
+    /// The earliest instant an active feed can next be claimed: its next check, or the end of its
+    /// lease if that is later.
+    pub async fn next_due(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        dispatch!(self, p => next_due(p))
     }
 
     /// Writes one refresh that brought stories: the stories, clusters for new ones, the feed's

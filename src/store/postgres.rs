@@ -211,15 +211,11 @@ pub(super) async fn defer(
     Ok(())
 }
 
-pub(super) async fn next_due(
-    p: &PgPool,
-    now: DateTime<Utc>,
-) -> Result<Option<DateTime<Utc>>, StoreError> {
+pub(super) async fn next_due(p: &PgPool) -> Result<Option<DateTime<Utc>>, StoreError> {
     Ok(sqlx::query_scalar(
-        "SELECT min(next_check_at) FROM feeds
-         WHERE status = 'active' AND (lease_expires_at IS NULL OR lease_expires_at < $1)",
+        "SELECT min(greatest(next_check_at, coalesce(lease_expires_at, next_check_at)))
+         FROM feeds WHERE status = 'active'",
     )
-    .bind(now)
     .fetch_one(p)
     .await?)
 }

@@ -214,15 +214,11 @@ pub(super) async fn defer(
     Ok(())
 }
 
-pub(super) async fn next_due(
-    p: &SqlitePool,
-    now: DateTime<Utc>,
-) -> Result<Option<DateTime<Utc>>, StoreError> {
+pub(super) async fn next_due(p: &SqlitePool) -> Result<Option<DateTime<Utc>>, StoreError> {
     let t: Option<String> = sqlx::query_scalar(
-        "SELECT min(next_check_at) FROM feeds
-         WHERE status = 'active' AND (lease_expires_at IS NULL OR lease_expires_at < ?1)",
+        "SELECT min(max(next_check_at, coalesce(lease_expires_at, next_check_at)))
+         FROM feeds WHERE status = 'active'",
     )
-    .bind(db_time(now))
     .fetch_one(p)
     .await?;
     Ok(t.and_then(|t| DateTime::parse_from_rfc3339(&t).ok())

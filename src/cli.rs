@@ -49,6 +49,24 @@ pub enum Command {
     Feeds(FeedsCommand),
     /// Print stored stories, newest first.
     Stories(StoriesArgs),
+    /// Show what wirefeed would store for a feed file or URL, without a database: parse and
+    /// normalize, one JSON object per story (the shape of `stories --json`).
+    Inspect(InspectArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// A feed file, or an http(s) URL to fetch.
+    pub target: String,
+    /// The publisher's name (for per-source rules).
+    #[arg(long)]
+    pub source: Option<String>,
+    /// Treat the feed as a wire service's own.
+    #[arg(long)]
+    pub wire: bool,
+    /// Resolve relative links against this URL (default: the URL fetched, if any).
+    #[arg(long)]
+    pub base_url: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -183,6 +201,7 @@ async fn dispatch(command: Command, config: Config) -> Result<()> {
         Command::Check => Ok(()),
         Command::Feeds(cmd) => feeds(config, cmd).await,
         Command::Stories(args) => stories(config, args).await,
+        Command::Inspect(args) => inspect(config, args).await,
     }
 }
 
@@ -338,6 +357,108 @@ async fn stories(config: Config, args: StoriesArgs) -> Result<()> {
                 truncate(&s.title, 100)
             )?;
         }
+    }
+    Ok(())
+}
+
+/// A story as `inspect` prints it: the fields of `stories --json`, with what only the database
+/// assigns (id, cluster, origin) left null.
+#[derive(Debug, serde::Serialize)]
+struct InspectedStory<'a> {
+    id: Option<i64>,
+    key: &'a str,
+    feed_url: &'a str,
+    source: Option<&'a str>,
+    url: Option<&'a str>,
+    canonical_url: Option<&'a str>,
+    title: &'a str,
+    published: Option<String>,
+    updated: Option<String>,
+    authors: &'a [String],
+    language: Option<&'a str>,
+    wire_service: Option<&'a str>,
+    dateline: Option<&'a str>,
+    body: &'a str,
+    cluster: Option<i64>,
+    origin: Option<i64>,
+    is_reprint: bool,
+    version: i64,
+    countries: Vec<serde_json::Value>,
+    regions: Vec<serde_json::Value>,
+    topics: Vec<String>,
+}
+
+async fn inspect(config: Config, args: InspectArgs) -> Result<()> {
+    use crate::fetch::{FetchOutcome, Fetcher, Validators};
+    use crate::normalize::{normalize_document, DocContext, Rules};
+    let is_url = args.target.starts_with("http://") || args.target.starts_with("https://");
+    let (bytes, charset, fetched_url) = if is_url {
+        let fetcher = Fetcher::new(&config.fetch).context("building the HTTP client")?;
+        match fetcher.fetch(&args.target, &Validators::default()).await {
+            FetchOutcome::Fetched(f) => (f.body, f.charset, Some(f.final_url)),
+            FetchOutcome::Failed(e) => {
+                anyhow::bail!("{}: {} ({})", args.target, e, e.kind.as_str())
+            }
+            FetchOutcome::Gone { status } | FetchOutcome::RateLimited { status, .. } => {
+                anyhow::bail!("{}: HTTP {status}", args.target)
+            }
+            FetchOutcome::NotModified { .. } => anyhow::bail!("{}: HTTP 304", args.target),
+        }
+    } else {
+        let bytes =
+            std::fs::read(&args.target).with_context(|| format!("reading {}", args.target))?;
+        (bytes, None, None)
+    };
+    let base = args.base_url.clone().or(fetched_url);
+    let parsed = crate::parse::parse(&bytes, charset.as_deref(), base.as_deref())
+        .with_context(|| format!("{}: not a readable feed", args.target))?;
+    let rules = Rules::new(&config.normalize);
+    let ctx = DocContext {
+        base_url: base.as_deref(),
+        source: args.source.as_deref(),
+        source_is_wire: args.wire,
+        rules: &rules,
+    };
+    let doc = normalize_document(&parsed, &ctx, config.fetch.max_items_per_feed);
+    let mut err = std::io::stderr().lock();
+    for s in &doc.skipped {
+        match s.index {
+            Some(i) => writeln!(err, "skipped item {i}: {}", s.reason)?,
+            None => writeln!(err, "skipped: {}", s.reason)?,
+        }
+    }
+    for r in &doc.recurring {
+        writeln!(
+            err,
+            "removed from every story (recurs across the feed): {r}"
+        )?;
+    }
+    let mut out = std::io::stdout().lock();
+    for s in &doc.stories {
+        let shown = InspectedStory {
+            id: None,
+            key: &s.key,
+            feed_url: &args.target,
+            source: args.source.as_deref(),
+            url: s.url.as_deref(),
+            canonical_url: s.canonical_url.as_deref(),
+            title: &s.title,
+            published: s.published.map(crate::model::rfc3339),
+            updated: s.updated.map(crate::model::rfc3339),
+            authors: &s.authors,
+            language: s.language.as_deref(),
+            wire_service: s.wire_service.as_deref(),
+            dateline: s.dateline.as_deref(),
+            body: &s.body,
+            cluster: None,
+            origin: None,
+            is_reprint: false,
+            version: 1,
+            countries: Vec::new(),
+            regions: Vec::new(),
+            topics: Vec::new(),
+        };
+        writeln!(out, "{}", serde_json::to_string(&shown)?)?;
     }
     Ok(())
 }

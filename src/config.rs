@@ -26,6 +26,8 @@ pub struct Config {
     pub schedule: ScheduleConfig,
     /// How hard any one host is hit.
     pub politeness: PolitenessConfig,
+    /// How stories are cleaned.
+    pub normalize: NormalizeConfig,
     /// How the daemon runs.
     pub daemon: DaemonConfig,
     /// The feeds to poll, synced into the `feeds` table at start.
@@ -202,6 +204,41 @@ impl Default for PolitenessConfig {
             hosts: Vec::new(),
         }
     }
+}
+
+/// `[normalize]`
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(default)]
+pub struct NormalizeConfig {
+    /// Query parameters removed from story URLs: exact names, or prefixes ending in `*`.
+    pub tracking_params: Vec<String>,
+    /// Regular expressions for boilerplate paragraphs of every source (matched against each
+    /// paragraph; a match removes it).
+    pub boilerplate: Vec<String>,
+    /// Boilerplate patterns for one source.
+    pub sources: Vec<SourceRules>,
+}
+
+impl Default for NormalizeConfig {
+    fn default() -> Self {
+        Self {
+            tracking_params: crate::normalize::canonical::DEFAULT_TRACKING_PARAMS
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
+            boilerplate: Vec::new(),
+            sources: Vec::new(),
+        }
+    }
+}
+
+/// One `[[normalize.sources]]` entry.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+pub struct SourceRules {
+    /// The source's name, as in `[[feeds]] source`.
+    pub source: String,
+    /// Regular expressions for this source's boilerplate paragraphs.
+    pub boilerplate: Vec<String>,
 }
 
 /// One `[[politeness.hosts]]` entry.
@@ -450,6 +487,23 @@ impl Config {
                 ));
             }
         }
+        let n = &self.normalize;
+        let patterns = n
+            .boilerplate
+            .iter()
+            .map(|p| ("normalize.boilerplate".to_owned(), p));
+        let per_source = n.sources.iter().enumerate().flat_map(|(i, s)| {
+            s.boilerplate
+                .iter()
+                .map(move |p| (format!("normalize.sources[{i}].boilerplate"), p))
+        });
+        for (key, pattern) in patterns.chain(per_source) {
+            if let Err(e) = regex::Regex::new(pattern) {
+                p.push(format!(
+                    "{key}: `{pattern}` is not a valid regular expression ({e})"
+                ));
+            }
+        }
         let mut seen = std::collections::HashSet::new();
         for (i, feed) in self.feeds.iter().enumerate() {
             let at = format!("feeds[{i}]");
@@ -508,6 +562,7 @@ mod tests {
         assert_eq!(shipped.database, defaults.database);
         assert_eq!(shipped.log, defaults.log);
         assert_eq!(shipped.schedule, defaults.schedule);
+        assert_eq!(shipped.normalize, defaults.normalize);
         assert_eq!(
             shipped.politeness.per_host_concurrency,
             defaults.politeness.per_host_concurrency

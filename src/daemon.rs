@@ -18,7 +18,7 @@ use tracing::{debug, error, info, info_span, warn, Instrument};
 use crate::config::Config;
 use crate::fetch::{FetchError, FetchOutcome, Fetcher, Validators};
 use crate::model::{rfc3339, Feed, FeedId};
-use crate::normalize::normalize_document;
+use crate::normalize::{normalize_document, DocContext, Rules};
 use crate::parse;
 use crate::schedule::{self, Hints, HostBudget, SchedulePolicy};
 use crate::store::{Claim, FeedUpdate, Store, StoreError};
@@ -88,6 +88,8 @@ struct Inner {
     fetcher: Fetcher,
     policy: SchedulePolicy,
     hosts: Mutex<HostBudget>,
+    /// Normalization rules, compiled once.
+    rules: Rules,
     /// This process's name on the leases it takes.
     owner: String,
 }
@@ -126,6 +128,7 @@ impl App {
         let fetcher = Fetcher::new(&config.fetch)?;
         let policy = SchedulePolicy::from(&config.schedule);
         let hosts = Mutex::new(HostBudget::new(&config.politeness));
+        let rules = Rules::new(&config.normalize);
         let owner = format!(
             "{}:{}:{:08x}",
             std::env::var("HOSTNAME").unwrap_or_else(|_| "wirefeed".to_owned()),
@@ -139,6 +142,7 @@ impl App {
                 fetcher,
                 policy,
                 hosts,
+                rules,
                 owner,
             }),
         })
@@ -515,14 +519,25 @@ impl App {
                     update.etag = f.validators.etag;
                     update.last_modified = f.validators.last_modified;
                 } else {
-                    let max_items = inner.config.fetch.max_items_per_feed;
-                    let final_url = f.final_url.clone();
+                    let app = self.clone();
+                    let (source, is_wire) = (feed.source.clone(), feed.is_wire);
                     // Parsing is CPU work: keep it off the async workers.
                     let parsed = tokio::task::spawn_blocking(move || {
-                        parse::parse(&f.body, f.charset.as_deref(), Some(&final_url)).map(
+                        let inner = &app.inner;
+                        let ctx = DocContext {
+                            base_url: Some(&f.final_url),
+                            source: Some(&source),
+                            source_is_wire: is_wire,
+                            rules: &inner.rules,
+                        };
+                        parse::parse(&f.body, f.charset.as_deref(), Some(&f.final_url)).map(
                             |parsed| {
                                 (
-                                    normalize_document(&parsed, Some(&final_url), max_items),
+                                    normalize_document(
+                                        &parsed,
+                                        &ctx,
+                                        inner.config.fetch.max_items_per_feed,
+                                    ),
                                     parsed.ttl_mins,
                                 )
                             },

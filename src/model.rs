@@ -58,10 +58,15 @@ pub struct Story {
     pub key: String,
     /// The item's link, resolved against the document's base.
     pub url: Option<String>,
+    /// The link without tracking parameters or fragment.
+    pub canonical_url: Option<String>,
     /// Title as plain text.
     pub title: String,
-    /// Body as plain text, paragraphs separated by a blank line.
+    /// Body as plain text, paragraphs separated by a blank line; without the dateline and the
+    /// outlet's header, footer and inserted lines.
     pub body: String,
+    /// The body's HTML, sanitized (no scripts, handlers or `javascript:` URLs; links absolute).
+    pub body_html: Option<String>,
     /// Author names.
     pub authors: Vec<String>,
     /// When the item was first published (UTC); falls back to `updated`.
@@ -86,8 +91,10 @@ impl Story {
         };
         field(&self.key);
         field(self.url.as_deref().unwrap_or(""));
+        field(self.canonical_url.as_deref().unwrap_or(""));
         field(&self.title);
         field(&self.body);
+        field(self.body_html.as_deref().unwrap_or(""));
         for a in &self.authors {
             field(a);
         }
@@ -140,8 +147,10 @@ mod tests {
         Story {
             key: "k".into(),
             url: Some("https://example.com/a".into()),
+            canonical_url: None,
             title: "T".into(),
             body: "B".into(),
+            body_html: None,
             authors: vec!["A".into()],
             published: None,
             updated: None,

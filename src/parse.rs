@@ -108,6 +108,8 @@ fn feed_rs_parse(text: &str, base_url: Option<&str>) -> Result<feed_rs::model::F
         feed_rs::parser::Builder::new()
             .base_uri(base_url)
             .id_generator(|_, _, _| MISSING_ID.to_owned())
+            // Our own date parser: real feeds' sloppy dates, and null (never a guess) otherwise.
+            .timestamp_parser(|s| crate::normalize::dates::parse_date(s.trim()))
             .build()
             .parse(text.as_bytes())
     });

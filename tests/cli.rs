@@ -247,3 +247,90 @@ async fn the_daemon_exits_zero_on_sigterm() {
         .expect("join");
     assert_eq!(json_lines(&out).len(), 2);
 }
+
+#[test]
+fn inspect_shows_what_would_be_stored_in_the_shape_of_stories_json() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = write_config(dir.path(), "sqlite://unused.db", &[]);
+    let file = fixtures.join("rss2_outlet_reprint_of_ap.xml");
+    let out = wirefeed(
+        &config,
+        &[
+            "inspect",
+            file.to_str().expect("utf-8 path"),
+            "--source",
+            "The Example Times",
+        ],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let stories = json_lines(&out);
+    assert_eq!(stories.len(), 2);
+    let k = &stories[0];
+    assert_eq!(k["wire_service"], "AP");
+    assert_eq!(k["dateline"], "BELGRADE, Serbia");
+    assert_eq!(k["source"], "The Example Times");
+    assert!(k["id"].is_null());
+    assert!(k["body"]
+        .as_str()
+        .is_some_and(|b| b.starts_with("The United States has received")));
+    assert!(
+        !dir.path().join("unused.db").exists(),
+        "inspect needs no database"
+    );
+
+    // The same keys as `stories --json`.
+    let db = TestDb::sqlite();
+    let stored_config = write_config(&db.dir().expect("dir"), &db.url, &[]);
+    let out = wirefeed(&stored_config, &["migrate"]);
+    assert!(out.status.success(), "{out:?}");
+    let keys = |v: &serde_json::Value| {
+        let mut k: Vec<String> = v.as_object().expect("object").keys().cloned().collect();
+        k.sort();
+        k
+    };
+    let want = [
+        "authors",
+        "body",
+        "canonical_url",
+        "cluster",
+        "countries",
+        "dateline",
+        "feed_url",
+        "id",
+        "is_reprint",
+        "key",
+        "language",
+        "origin",
+        "published",
+        "regions",
+        "source",
+        "title",
+        "topics",
+        "updated",
+        "url",
+        "version",
+        "wire_service",
+    ];
+    assert_eq!(keys(k), want);
+
+    // windows-1250, and a file that is not a feed.
+    let out = wirefeed(
+        &config,
+        &[
+            "inspect",
+            fixtures.join("windows1250.xml").to_str().expect("path"),
+        ],
+    );
+    let s = json_lines(&out);
+    assert_eq!(s[0]["title"], "Vučić: Srbija će nastaviti da čuva mir");
+    let out = wirefeed(
+        &config,
+        &[
+            "inspect",
+            fixtures.join("html_page.html").to_str().expect("path"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a feed"));
+}

@@ -81,8 +81,9 @@ async fn every_format_is_stored_and_a_second_pass_is_all_304() {
         assert_eq!(k.key, "ET-2024-0111-001");
         assert_eq!(
             k.body,
-            "BELGRADE, Serbia — The United States has received Kosovo’s request.\n\nPresident Aleksandar Vučić expressed deep disappointment."
+            "The United States has received Kosovo’s request.\n\nPresident Aleksandar Vučić expressed deep disappointment."
         );
+        assert_eq!(k.dateline.as_deref(), Some("BELGRADE, Serbia"));
         assert_eq!(k.published.as_deref(), Some("2024-01-11T15:04:05Z"));
         assert_eq!(k.authors, vec!["Jovana Gec"]);
         assert_eq!(k.language.as_deref(), Some("en"));
@@ -100,6 +101,8 @@ async fn every_format_is_stored_and_a_second_pass_is_all_304() {
             Some("https://atom.test/news/2024/01/tbilisi-protests.html")
         );
         assert_eq!(t.published.as_deref(), Some("2024-01-12T03:30:00Z"));
+        assert_eq!(t.wire_service.as_deref(), Some("AP"));
+        assert_eq!(t.dateline.as_deref(), Some("TBILISI, Georgia"));
         let a = by_title(&stories, "Atlanta wins at home");
         assert_eq!(
             a.url.as_deref(),
@@ -352,4 +355,54 @@ async fn the_daemon_loop_polls_and_stops_when_told() {
         .expect("no panic");
     // Not due again for interval_secs: exactly one request.
     assert_eq!(server.requests("/f.xml"), 1);
+}
+
+#[tokio::test]
+async fn an_outlet_reprint_of_a_wire_story_is_stored_clean() {
+    for db in databases().await {
+        let server = FeedServer::start().await;
+        let url = server.fixture("/world.xml", "rss2_outlet_reprint_of_ap.xml");
+        let app = App::build(config(&db.url, &[(&url, "The Example Times", false)]))
+            .await
+            .expect("app builds");
+        app.run_once().await.expect("pass");
+        let stories = all_stories(&app).await;
+        let k = by_title(
+            &stories,
+            "U.S. gets Kosovo request to buy Javelin missiles; Serbia's Vucic disappointed",
+        );
+        assert_eq!(k.wire_service.as_deref(), Some("AP"), "{}", db.backend);
+        assert_eq!(k.dateline.as_deref(), Some("BELGRADE, Serbia"));
+        assert!(
+            k.body
+                .starts_with("The United States has received Kosovo’s request"),
+            "{}",
+            k.body
+        );
+        for gone in ["Associated Press - Thursday", "Copyright", "comment policy"] {
+            assert!(!k.body.contains(gone), "{gone} left in {}", k.body);
+        }
+        assert!(
+            k.body.ends_with("which has angered Belgrade."),
+            "{}",
+            k.body
+        );
+        assert_eq!(
+            k.canonical_url.as_deref(),
+            Some(
+                "https://www.example-times.test/news/2024/jan/11/us-gets-kosovo-request-javelins/"
+            )
+        );
+        assert_eq!(
+            k.published.as_deref(),
+            Some("2024-01-11T19:22:00Z"),
+            "EST is -5"
+        );
+        assert_eq!(k.language.as_deref(), Some("en"));
+        let staff = by_title(&stories, "City council approves new budget");
+        assert_eq!(staff.wire_service, None, "a staff story has no wire credit");
+        assert_eq!(staff.dateline, None);
+        assert_eq!(staff.authors, vec!["Jane Reporter"]);
+        db.cleanup().await;
+    }
 }

@@ -1,26 +1,86 @@
-//! Entry to `Story`: stable key, resolved URL, plain-text title and body, authors, instants, language.
+//! Entry to `Story`: stable key, canonical URL, plain-text title and body in paragraphs, sanitized
+//! HTML, authors, instants, language, wire credit, dateline, and the outlet's boilerplate set apart.
 //!
-//! Owns the rules that make a story clean and comparable. Never: touches the network, the database or
-//! the clock; never invents a date it could not read.
+//! Owns the rules that make a story clean and comparable; each part has its own file
+//! (`canonical`, `credit`, `dates`, `language`, `sanitize`) and this file puts them in order.
+//! Never: touches the network, the database or the clock; never invents a date it could not read.
+
+pub mod canonical;
+pub mod credit;
+pub mod dates;
+pub mod language;
+mod sanitize;
+
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use feed_rs::model::{Entry, Link, Text};
+use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
 
+use crate::config::NormalizeConfig;
 use crate::model::Story;
 use crate::parse::ParsedEntry;
 
+/// Normalization rules from `[normalize]`, compiled once.
+#[derive(Debug, Clone, Default)]
+pub struct Rules {
+    /// Query parameters removed from URLs (exact names, or prefixes ending in `*`).
+    pub tracking_params: Vec<String>,
+    /// Boilerplate patterns for every source.
+    pub boilerplate: Vec<regex::Regex>,
+    /// Boilerplate patterns per source, by lowercased source name.
+    pub source_boilerplate: HashMap<String, Vec<regex::Regex>>,
+}
+
+impl Rules {
+    /// Compiles `[normalize]`. Patterns were checked by config validation; one that still fails
+    /// to compile is left out.
+    pub fn new(cfg: &NormalizeConfig) -> Rules {
+        let compile = |pats: &[String]| -> Vec<regex::Regex> {
+            pats.iter()
+                .filter_map(|p| regex::Regex::new(p).ok())
+                .collect()
+        };
+        Rules {
+            tracking_params: cfg.tracking_params.clone(),
+            boilerplate: compile(&cfg.boilerplate),
+            source_boilerplate: cfg
+                .sources
+                .iter()
+                .map(|s| (s.source.to_lowercase(), compile(&s.boilerplate)))
+                .collect(),
+        }
+    }
+
+    fn patterns_for(&self, source: Option<&str>) -> Vec<regex::Regex> {
+        let mut all = self.boilerplate.clone();
+        if let Some(extra) = source.and_then(|s| self.source_boilerplate.get(&s.to_lowercase())) {
+            all.extend(extra.iter().cloned());
+        }
+        all
+    }
+}
+
 /// What normalization knows about the document an entry came from.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct DocContext<'a> {
     /// The URL the document was fetched from (resolves relative links).
     pub base_url: Option<&'a str>,
-    /// The document's language, used when the entry has none.
-    pub language: Option<&'a str>,
+    /// The publisher's name.
+    pub source: Option<&'a str>,
+    /// The feed is a wire service's own: its stories are credited to it when they name no other.
+    pub source_is_wire: bool,
+    pub rules: &'a Rules,
 }
 
 /// Normalizes one entry. Returns `None` for an entry with nothing to show (no title, no body and no
-/// link), which the caller reports as skipped.
-pub fn normalize(parsed: &ParsedEntry, ctx: &DocContext<'_>) -> Option<Story> {
+/// link), which the caller reports as skipped. `feed_language` is the document's declaration.
+pub fn normalize(
+    parsed: &ParsedEntry,
+    ctx: &DocContext<'_>,
+    feed_language: Option<&str>,
+    boilerplate: &[regex::Regex],
+) -> Option<Story> {
     let e = &parsed.entry;
     let base = e.base.as_deref().or(ctx.base_url);
     // RSS items often carry their address only as a permalink guid.
@@ -33,31 +93,55 @@ pub fn normalize(parsed: &ParsedEntry, ctx: &DocContext<'_>) -> Option<Story> {
                 .filter(|id| id.starts_with("http://") || id.starts_with("https://"))
                 .and_then(|id| resolve(None, id))
         });
-    let title = e.title.as_ref().map(text_of).unwrap_or_default();
-    let title = collapse_ws(&title);
-    let body = body_of(e);
-    if title.is_empty() && body.is_empty() && url.is_none() {
+    let title = nfc(collapse_ws(
+        &e.title.as_ref().map(text_of).unwrap_or_default(),
+    ));
+    let (text, html) = body_of(e);
+    if title.is_empty() && text.is_empty() && url.is_none() {
         return None;
     }
+    let authors = authors_of(e);
+    let credited = credit::credit(&nfc(text), &authors, boilerplate);
+    let wire_service = credited.wire_service.or_else(|| {
+        ctx.source_is_wire
+            .then(|| ctx.source.and_then(credit::wire_in_credit))
+            .flatten()
+            .map(str::to_owned)
+    });
     let published = e.published.or(e.updated);
     let key = stable_key(parsed.raw_id.as_deref(), url.as_deref(), &title, published);
-    let language = e
-        .language
+    let language = language::language(
+        e.language.as_deref().or(feed_language),
+        &title,
+        &credited.body,
+    );
+    let canonical_url = url
         .as_deref()
-        .or(ctx.language)
-        .and_then(language_code);
+        .and_then(|u| canonical::canonical_url(u, &ctx.rules.tracking_params));
+    let body_html = html.map(|h| sanitize::sanitize_html(h, base));
     Some(Story {
         key,
         url,
+        canonical_url,
         title,
-        body,
-        authors: authors_of(e),
+        body: credited.body,
+        body_html,
+        authors,
         published,
         updated: e.updated,
         language,
-        wire_service: None,
-        dateline: None,
+        wire_service,
+        dateline: credited.dateline,
     })
+}
+
+/// Unicode NFC, skipping the work when the text already is.
+fn nfc(s: String) -> String {
+    if is_nfc_quick(s.chars()) == IsNormalized::Yes {
+        s
+    } else {
+        s.nfc().collect()
+    }
 }
 
 /// The stories of one parsed document, ready to store.
@@ -69,22 +153,24 @@ pub struct Normalized {
     pub items: usize,
     /// Items not kept, with the reason.
     pub skipped: Vec<crate::parse::Skipped>,
+    /// Paragraphs found in many of the document's stories and removed from all of them.
+    pub recurring: Vec<String>,
 }
 
-/// Normalizes every entry of a parsed document, at most `max_items` of them.
+/// Normalizes every entry of a parsed document, at most `max_items` of them, then removes the
+/// paragraphs that recur across its stories (a new outlet's footer, without anyone writing a
+/// pattern).
 pub fn normalize_document(
     parsed: &crate::parse::ParsedFeed,
-    base_url: Option<&str>,
+    ctx: &DocContext<'_>,
     max_items: usize,
 ) -> Normalized {
-    let ctx = DocContext {
-        base_url,
-        language: parsed.language.as_deref(),
-    };
+    let boilerplate = ctx.rules.patterns_for(ctx.source);
     let mut out = Normalized {
         stories: Vec::with_capacity(parsed.entries.len().min(max_items)),
         items: parsed.entries.len() + parsed.skipped.len(),
         skipped: parsed.skipped.clone(),
+        recurring: Vec::new(),
     };
     let mut seen = std::collections::HashSet::new();
     for (i, entry) in parsed.entries.iter().enumerate() {
@@ -98,7 +184,7 @@ pub fn normalize_document(
             });
             break;
         }
-        match normalize(entry, &ctx) {
+        match normalize(entry, ctx, parsed.language.as_deref(), &boilerplate) {
             Some(story) => {
                 if seen.insert(story.key.clone()) {
                     out.stories.push(story);
@@ -110,7 +196,52 @@ pub fn normalize_document(
             }),
         }
     }
+    out.recurring = remove_recurring(&mut out.stories);
     out
+}
+
+/// Fewest stories in a document for recurring paragraphs to be told apart from content.
+const RECURRING_MIN_STORIES: usize = 4;
+/// Longest paragraph that can be boilerplate.
+const RECURRING_MAX_CHARS: usize = 300;
+
+/// Removes the short paragraphs that appear in at least half of the stories (and at least three):
+/// footers, newsletter pitches, comment-policy lines. Returns what was removed.
+fn remove_recurring(stories: &mut [Story]) -> Vec<String> {
+    if stories.len() < RECURRING_MIN_STORIES {
+        return Vec::new();
+    }
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    for s in stories.iter() {
+        let mut in_story = std::collections::HashSet::new();
+        for p in s.body.split("\n\n") {
+            if p.len() <= RECURRING_MAX_CHARS && in_story.insert(p) {
+                *counts.entry(p).or_default() += 1;
+            }
+        }
+    }
+    let threshold = (stories.len() / 2).max(3);
+    let mut recurring: Vec<String> = counts
+        .into_iter()
+        .filter(|(_, n)| *n >= threshold)
+        .map(|(p, _)| p.to_owned())
+        .collect();
+    if recurring.is_empty() {
+        return recurring;
+    }
+    recurring.sort();
+    for s in stories.iter_mut() {
+        let kept: Vec<&str> = s
+            .body
+            .split("\n\n")
+            .filter(|p| recurring.binary_search_by(|r| r.as_str().cmp(p)).is_err())
+            .collect();
+        // A story made only of recurring paragraphs keeps its text.
+        if !kept.is_empty() {
+            s.body = kept.join("\n\n");
+        }
+    }
+    recurring
 }
 
 /// Longest key stored as it is.
@@ -184,26 +315,28 @@ fn is_html(mime: &str, content: &str) -> bool {
     }
 }
 
-fn body_of(e: &Entry) -> String {
-    let content = e.content.as_ref().and_then(|c| {
-        let body = c.body.as_deref()?;
-        let mime = c.content_type.essence().to_string();
-        Some(if is_html(&mime, body) {
-            html_to_text(body)
+/// The body as plain text, and the HTML it came from (when it was HTML): the longer of the
+/// content and the summary.
+fn body_of(e: &Entry) -> (String, Option<&str>) {
+    let read = |mime: &str, raw: &'_ str| -> (String, bool) {
+        if is_html(mime, raw) {
+            (html_to_text(raw), true)
         } else {
-            plain_paragraphs(body)
-        })
+            (plain_paragraphs(raw), false)
+        }
+    };
+    let content = e.content.as_ref().and_then(|c| {
+        let raw = c.body.as_deref()?;
+        let (text, html) = read(&c.content_type.essence().to_string(), raw);
+        Some((text, html.then_some(raw)))
     });
     let summary = e.summary.as_ref().map(|t| {
-        if is_html(t.content_type.essence().to_string().as_str(), &t.content) {
-            html_to_text(&t.content)
-        } else {
-            plain_paragraphs(&t.content)
-        }
+        let (text, html) = read(&t.content_type.essence().to_string(), &t.content);
+        (text, html.then_some(t.content.as_str()))
     });
     match (content, summary) {
         (Some(c), Some(s)) => {
-            if c.len() >= s.len() {
+            if c.0.len() >= s.0.len() {
                 c
             } else {
                 s
@@ -211,7 +344,7 @@ fn body_of(e: &Entry) -> String {
         }
         (Some(c), None) => c,
         (None, Some(s)) => s,
-        (None, None) => String::new(),
+        (None, None) => (String::new(), None),
     }
 }
 
@@ -245,13 +378,6 @@ fn author_name(raw: &str) -> String {
         }
     }
     collapse_ws(&raw)
-}
-
-/// `en-US` → `en`; anything that is not a 2- or 3-letter primary subtag is dropped.
-fn language_code(raw: &str) -> Option<String> {
-    let primary = raw.trim().split(['-', '_']).next()?.to_ascii_lowercase();
-    (matches!(primary.len(), 2 | 3) && primary.chars().all(|c| c.is_ascii_lowercase()))
-        .then_some(primary)
 }
 
 /// Decodes HTML entities (named, decimal, hex).
@@ -509,7 +635,14 @@ mod tests {
     fn a_permalink_guid_is_the_url_when_there_is_no_link() {
         let doc = "<rss version=\"2.0\"><channel><item><title>A</title><guid>https://e.com/a</guid></item><item><title>B</title><guid>b-1</guid></item></channel></rss>";
         let parsed = crate::parse::parse(doc.as_bytes(), None, None).expect("parses");
-        let n = normalize_document(&parsed, None, 10);
+        let rules = Rules::default();
+        let ctx = DocContext {
+            base_url: None,
+            source: None,
+            source_is_wire: false,
+            rules: &rules,
+        };
+        let n = normalize_document(&parsed, &ctx, 10);
         assert_eq!(n.stories[0].url.as_deref(), Some("https://e.com/a"));
         assert_eq!(n.stories[1].url, None);
     }
@@ -520,12 +653,5 @@ mod tests {
         assert_eq!(author_name(" Jo  Smith "), "Jo Smith");
         assert_eq!(author_name("(Jo Smith)"), "Jo Smith");
         assert_eq!(author_name("Smith (AP)"), "Smith (AP)");
-    }
-
-    #[test]
-    fn language_codes() {
-        assert_eq!(language_code("en-US").as_deref(), Some("en"));
-        assert_eq!(language_code("sr_Latn").as_deref(), Some("sr"));
-        assert_eq!(language_code("english"), None);
     }
 }

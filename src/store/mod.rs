@@ -159,6 +159,7 @@ pub struct StoredStory {
     pub feed_url: String,
     pub source: String,
     pub url: Option<String>,
+    pub canonical_url: Option<String>,
     pub title: String,
     pub published: Option<String>,
     pub updated: Option<String>,
@@ -236,14 +237,14 @@ const DELETE_ORPHAN_CLUSTERS: &str = "DELETE FROM clusters WHERE origin_story_id
 
 /// The head of the multi-row story upsert; rows follow.
 const INSERT_STORIES: &str =
-    "INSERT INTO stories (feed_id, source_id, key, url, title, body, authors, published_at,
+    "INSERT INTO stories (feed_id, source_id, key, url, canonical_url, title, body, body_html, authors, published_at,
                 updated_at, language, wire_service, dateline, content_hash, first_seen_at,
                 last_changed_at) ";
 
 /// The tail of the story upsert: a row changes (and its version rises) only when its content hash does.
-const ON_STORY_CONFLICT: &str =
-    " ON CONFLICT (feed_id, key) DO UPDATE SET url = excluded.url, title = excluded.title,
-                body = excluded.body, authors = excluded.authors,
+const ON_STORY_CONFLICT: &str = " ON CONFLICT (feed_id, key) DO UPDATE SET url = excluded.url,
+                canonical_url = excluded.canonical_url, title = excluded.title,
+                body = excluded.body, body_html = excluded.body_html, authors = excluded.authors,
                 published_at = excluded.published_at, updated_at = excluded.updated_at,
                 language = excluded.language, wire_service = excluded.wire_service,
                 dateline = excluded.dateline, content_hash = excluded.content_hash,

@@ -13,7 +13,7 @@ use super::{
 };
 use crate::model::{rfc3339, rfc3339_opt, Feed, FeedId, Story};
 
-/// Rows per multi-row INSERT: 16 binds a row stays far below PostgreSQL's 65,535-bind limit.
+/// Rows per multi-row INSERT: 17 binds a row stays far below PostgreSQL's 65,535-bind limit.
 const BATCH_ROWS: usize = 1000;
 
 pub(super) async fn connect(url: &str, max: u32) -> Result<PgPool, sqlx::Error> {
@@ -372,8 +372,10 @@ pub(super) async fn record_refresh(
                 .push_bind(source_id)
                 .push_bind(&s.key)
                 .push_bind(&s.url)
+                .push_bind(&s.canonical_url)
                 .push_bind(&s.title)
                 .push_bind(&s.body)
+                .push_bind(&s.body_html)
                 .push_bind(sqlx::types::Json(&s.authors))
                 .push_bind(s.published)
                 .push_bind(s.updated)
@@ -417,7 +419,8 @@ pub(super) async fn record_refresh(
 
 pub(super) async fn stories(p: &PgPool, q: &StoryQuery) -> Result<Vec<StoredStory>, StoreError> {
     let rows = sqlx::query(
-        "SELECT st.id, st.key, f.url AS feed_url, so.name AS source, st.url, st.title,
+        "SELECT st.id, st.key, f.url AS feed_url, so.name AS source, st.url, st.canonical_url,
+                st.title,
                 st.published_at, st.updated_at, st.authors, st.language, st.wire_service,
                 st.dateline, st.body, st.cluster_id, c.origin_story_id, st.is_reprint, st.version
          FROM stories st
@@ -441,6 +444,7 @@ pub(super) async fn stories(p: &PgPool, q: &StoryQuery) -> Result<Vec<StoredStor
                 feed_url: r.try_get("feed_url")?,
                 source: r.try_get("source")?,
                 url: r.try_get("url")?,
+                canonical_url: r.try_get("canonical_url")?,
                 title: r.try_get("title")?,
                 published: rfc3339_opt(r.try_get("published_at")?),
                 updated: rfc3339_opt(r.try_get("updated_at")?),

@@ -17,7 +17,7 @@ use super::{
 };
 use crate::model::{db_time, db_time_opt, display_time, Feed, FeedId, Story};
 
-/// Rows per multi-row INSERT: 15 binds a row stays below SQLite's 32,766-bind limit.
+/// Rows per multi-row INSERT: 17 binds a row stays below SQLite's 32,766-bind limit.
 const BATCH_ROWS: usize = 1000;
 
 // Every write transaction here begins IMMEDIATE: a deferred one that reads first and then writes
@@ -347,8 +347,10 @@ pub(super) async fn record_refresh(
                 .push_bind(source_id)
                 .push_bind(&s.key)
                 .push_bind(&s.url)
+                .push_bind(&s.canonical_url)
                 .push_bind(&s.title)
                 .push_bind(&s.body)
+                .push_bind(&s.body_html)
                 .push_bind(sqlx::types::Json(&s.authors))
                 .push_bind(db_time_opt(s.published))
                 .push_bind(db_time_opt(s.updated))
@@ -425,7 +427,8 @@ pub(super) async fn stories(
     q: &StoryQuery,
 ) -> Result<Vec<StoredStory>, StoreError> {
     let rows = sqlx::query(
-        "SELECT st.id, st.key, f.url AS feed_url, so.name AS source, st.url, st.title,
+        "SELECT st.id, st.key, f.url AS feed_url, so.name AS source, st.url, st.canonical_url,
+                st.title,
                 st.published_at, st.updated_at, st.authors, st.language, st.wire_service,
                 st.dateline, st.body, st.cluster_id, c.origin_story_id, st.is_reprint, st.version
          FROM stories st
@@ -449,6 +452,7 @@ pub(super) async fn stories(
                 feed_url: r.try_get("feed_url")?,
                 source: r.try_get("source")?,
                 url: r.try_get("url")?,
+                canonical_url: r.try_get("canonical_url")?,
                 title: r.try_get("title")?,
                 published: display_time(r.try_get("published_at")?),
                 updated: display_time(r.try_get("updated_at")?),

@@ -107,25 +107,69 @@ fn iso639_1(lang: whatlang::Lang) -> Option<&'static str> {
 
 /// Shortest text worth detecting; shorter texts keep the declaration.
 const MIN_CHARS: usize = 40;
+/// How much of a text is read for detection.
+const DETECT_BYTES: usize = 400;
 
-/// The story's language from its declaration (item, else feed) and its text.
-pub fn language(declared: Option<&str>, title: &str, body: &str) -> Option<String> {
-    let declared = declared.and_then(declared_code);
-    let text = if body.len() >= MIN_CHARS {
-        // The first part of the body is plenty, and keeps detection fast on long stories.
-        let mut end = body.len().min(2000);
-        while !body.is_char_boundary(end) {
-            end -= 1;
-        }
-        &body[..end]
-    } else {
-        title
-    };
-    let detected = (text.chars().count() >= MIN_CHARS)
+/// What the text of a whole document says, read once: whatlang's full detection has a fixed cost
+/// far above everything else in normalization, and a feed's stories share a language far more
+/// often than not. A story in another script than the document's is still read on its own.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DocLanguage {
+    detected: Option<&'static str>,
+    script: Option<whatlang::Script>,
+}
+
+fn head(s: &str, max: usize) -> &str {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+fn detect(text: &str) -> Option<&'static str> {
+    (text.chars().count() >= MIN_CHARS)
         .then(|| whatlang::detect(text))
         .flatten()
         .filter(whatlang::Info::is_reliable)
-        .and_then(|info| iso639_1(info.lang()));
+        .and_then(|info| iso639_1(info.lang()))
+}
+
+/// Reads the language of a document from the start of its stories' texts.
+pub fn detect_document<'a>(texts: impl Iterator<Item = &'a str>) -> DocLanguage {
+    let mut sample = String::new();
+    for t in texts {
+        if sample.len() >= 4 * DETECT_BYTES {
+            break;
+        }
+        sample.push_str(head(t, DETECT_BYTES));
+        sample.push('\n');
+    }
+    DocLanguage {
+        detected: detect(&sample),
+        script: whatlang::detect_script(&sample),
+    }
+}
+
+/// The story's language from its declaration (item, else feed), its text and its document's.
+pub fn language(
+    declared: Option<&str>,
+    title: &str,
+    body: &str,
+    doc: &DocLanguage,
+) -> Option<String> {
+    let declared = declared.and_then(declared_code);
+    let text = head(
+        if body.len() >= MIN_CHARS { body } else { title },
+        DETECT_BYTES,
+    );
+    let detected = if text.chars().count() < MIN_CHARS {
+        None
+    } else if doc.detected.is_some() && whatlang::detect_script(text) == doc.script {
+        doc.detected
+    } else {
+        detect(text)
+    };
     match (declared, detected) {
         (Some(d), Some(t)) if !close(&d, t) => Some(t.to_owned()),
         (Some(d), _) => Some(d),
@@ -157,12 +201,29 @@ mod tests {
             (Some("english"), "", "", None),
         ];
         for (declared, title, body, want) in cases {
-            assert_eq!(
-                language(*declared, title, body).as_deref(),
-                *want,
-                "{declared:?} {body}"
-            );
+            // Alone, and inside a document that reads as that same text.
+            let alone = DocLanguage::default();
+            let doc = detect_document([*body].into_iter());
+            for d in [&alone, &doc] {
+                assert_eq!(
+                    language(*declared, title, body, d).as_deref(),
+                    *want,
+                    "{declared:?} {body}"
+                );
+            }
         }
+    }
+
+    #[test]
+    fn a_story_in_another_script_than_its_document_is_read_on_its_own() {
+        let doc = detect_document([EN, EN].into_iter());
+        let ru = "Правительство заявило в четверг, что переговоры с оппозицией продолжатся на следующей неделе.";
+        assert_eq!(language(None, "", ru, &doc).as_deref(), Some("ru"));
+        assert_eq!(
+            language(None, "", DE, &doc).as_deref(),
+            Some("en"),
+            "same script: the document's reading"
+        );
     }
 
     #[test]

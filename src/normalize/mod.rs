@@ -110,11 +110,12 @@ pub fn normalize(
     });
     let published = e.published.or(e.updated);
     let key = stable_key(parsed.raw_id.as_deref(), url.as_deref(), &title, published);
-    let language = language::language(
-        e.language.as_deref().or(feed_language),
-        &title,
-        &credited.body,
-    );
+    // The declaration for now; `normalize_document` weighs it against the text.
+    let language = e
+        .language
+        .as_deref()
+        .or(feed_language)
+        .and_then(language::declared_code);
     let canonical_url = url
         .as_deref()
         .and_then(|u| canonical::canonical_url(u, &ctx.rules.tracking_params));
@@ -197,6 +198,10 @@ pub fn normalize_document(
         }
     }
     out.recurring = remove_recurring(&mut out.stories);
+    let doc_language = language::detect_document(out.stories.iter().map(|s| s.body.as_str()));
+    for s in &mut out.stories {
+        s.language = language::language(s.language.as_deref(), &s.title, &s.body, &doc_language);
+    }
     out
 }
 

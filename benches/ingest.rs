@@ -3,6 +3,7 @@
 //! SQLite and PostgreSQL, and the process's peak memory.
 //!
 //! `cargo bench --bench ingest` (env: `BENCH_FEEDS`, default 200; `BENCH_ITEMS`, default 100;
+//! `BENCH_KEEP_HTML=false` to measure without the sanitized HTML copy;
 //! `BENCH_RUNS`, default 3; `BENCH_POSTGRES_URL`, default postgres://postgres@127.0.0.1:5432/postgres,
 //! set to `none` to skip PostgreSQL).
 
@@ -168,6 +169,13 @@ async fn one_run(db_url: &str, feed_urls: &[String]) -> (f64, u64) {
     config.database.url = db_url.to_owned();
     config.fetch.allow_private_networks = true;
     config.fetch.concurrency = 16;
+    config.normalize.keep_html = std::env::var("BENCH_KEEP_HTML").as_deref() != Ok("false");
+    // Every feed is on this one local server: lift its per-host budget.
+    config.politeness.hosts = vec![wirefeed::config::HostOverride {
+        host: "127.0.0.1".to_owned(),
+        concurrency: Some(16),
+        min_spacing_ms: Some(0),
+    }];
     config.feeds = feed_urls
         .iter()
         .enumerate()

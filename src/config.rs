@@ -217,6 +217,9 @@ pub struct NormalizeConfig {
     pub boilerplate: Vec<String>,
     /// Boilerplate patterns for one source.
     pub sources: Vec<SourceRules>,
+    /// Store a sanitized copy of each item's HTML in `stories.body_html` (about a quarter of
+    /// ingest throughput; off keeps the plain-text body only).
+    pub keep_html: bool,
 }
 
 impl Default for NormalizeConfig {
@@ -228,6 +231,7 @@ impl Default for NormalizeConfig {
                 .collect(),
             boilerplate: Vec::new(),
             sources: Vec::new(),
+            keep_html: true,
         }
     }
 }

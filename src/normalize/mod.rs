@@ -30,6 +30,8 @@ pub struct Rules {
     pub boilerplate: Vec<regex::Regex>,
     /// Boilerplate patterns per source, by lowercased source name.
     pub source_boilerplate: HashMap<String, Vec<regex::Regex>>,
+    /// Keep a sanitized copy of the item's HTML.
+    pub keep_html: bool,
 }
 
 impl Rules {
@@ -42,6 +44,7 @@ impl Rules {
                 .collect()
         };
         Rules {
+            keep_html: cfg.keep_html,
             tracking_params: cfg.tracking_params.clone(),
             boilerplate: compile(&cfg.boilerplate),
             source_boilerplate: cfg
@@ -119,7 +122,9 @@ pub fn normalize(
     let canonical_url = url
         .as_deref()
         .and_then(|u| canonical::canonical_url(u, &ctx.rules.tracking_params));
-    let body_html = html.map(|h| sanitize::sanitize_html(h, base));
+    let body_html = html
+        .filter(|_| ctx.rules.keep_html)
+        .map(|h| sanitize::sanitize_html(h, base));
     Some(Story {
         key,
         url,

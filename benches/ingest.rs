@@ -7,6 +7,9 @@
 //! `BENCH_RUNS`, default 3; `BENCH_POSTGRES_URL`, default postgres://postgres@127.0.0.1:5432/postgres,
 //! set to `none` to skip PostgreSQL).
 
+mod common;
+
+use common::{median, Rng};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -16,83 +19,6 @@ use axum::response::IntoResponse;
 use sqlx::Connection;
 use wirefeed::config::{Config, FeedConfig};
 use wirefeed::daemon::App;
-
-const WORDS: &[&str] = &[
-    "government",
-    "minister",
-    "said",
-    "on",
-    "Thursday",
-    "the",
-    "talks",
-    "would",
-    "continue",
-    "despite",
-    "opposition",
-    "from",
-    "lawmakers",
-    "in",
-    "capital",
-    "where",
-    "protesters",
-    "gathered",
-    "economy",
-    "growth",
-    "percent",
-    "quarter",
-    "officials",
-    "announced",
-    "new",
-    "measures",
-    "to",
-    "support",
-    "exports",
-    "and",
-    "reduce",
-    "inflation",
-    "which",
-    "has",
-    "risen",
-    "sharply",
-    "since",
-    "last",
-    "year",
-    "according",
-    "data",
-    "released",
-    "by",
-    "central",
-    "bank",
-    "a",
-    "spokesman",
-    "for",
-    "ministry",
-    "told",
-    "reporters",
-    "that",
-    "agreement",
-    "was",
-    "close",
-    "but",
-    "details",
-];
-
-/// Deterministic pseudo-random words (xorshift), so every run serves the same bytes.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> usize {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 % (WORDS.len() as u64)) as usize
-    }
-    fn words(&mut self, n: usize) -> String {
-        (0..n)
-            .map(|_| WORDS[self.next()])
-            .collect::<Vec<_>>()
-            .join(" ")
-    }
-}
 
 /// One RSS 2.0 document with `items` items of about 3.5 KB of HTML each.
 fn make_feed(feed: usize, items: usize) -> Vec<u8> {
@@ -191,11 +117,6 @@ async fn one_run(db_url: &str, feed_urls: &[String]) -> (f64, u64) {
     let secs = started.elapsed().as_secs_f64();
     assert_eq!(summary.failed, 0, "{summary:?}");
     (secs, summary.new_stories)
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
 }
 
 #[tokio::main]

@@ -4,73 +4,12 @@
 //! `cargo bench --bench normalize` (env: `BENCH_ITEMS`, default 2000 items per document;
 //! `BENCH_RUNS`, default 7; the median run is reported).
 
+mod common;
+
+use common::{median, Rng};
 use std::time::Instant;
 
 use wirefeed::normalize::{normalize_document, DocContext, Rules};
-
-const WORDS: &[&str] = &[
-    "government",
-    "minister",
-    "said",
-    "on",
-    "Thursday",
-    "the",
-    "talks",
-    "would",
-    "continue",
-    "despite",
-    "opposition",
-    "from",
-    "lawmakers",
-    "in",
-    "capital",
-    "where",
-    "protesters",
-    "gathered",
-    "economy",
-    "growth",
-    "percent",
-    "quarter",
-    "officials",
-    "announced",
-    "new",
-    "measures",
-    "to",
-    "support",
-    "exports",
-    "and",
-    "reduce",
-    "inflation",
-    "which",
-    "has",
-    "risen",
-    "sharply",
-    "since",
-    "Belgrade",
-    "Kosovo's",
-    "Vučić",
-    "“deep",
-    "disappointment,”",
-    "a",
-    "spokesman",
-    "—",
-];
-
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> usize {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 % WORDS.len() as u64) as usize
-    }
-    fn words(&mut self, n: usize) -> String {
-        (0..n)
-            .map(|_| WORDS[self.next()])
-            .collect::<Vec<_>>()
-            .join(" ")
-    }
-}
 
 /// An RSS 2.0 document like an outlet's: HTML descriptions with a wire header, dateline and
 /// footer, about 3.5 KB of text per item.
@@ -99,11 +38,6 @@ fn document(items: usize) -> Vec<u8> {
     }
     doc.push_str("</channel></rss>\n");
     doc.into_bytes()
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
 }
 
 fn main() {

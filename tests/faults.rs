@@ -4,25 +4,14 @@
 
 mod common;
 
-use std::collections::HashMap;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use common::{config, FeedServer, Route, TestDb};
+use common::{config, feeds_by_url, FeedServer, Route, TestDb};
 use wirefeed::config::HostOverride;
 use wirefeed::daemon::App;
-use wirefeed::store::{Claim, FeedInfo};
-
-async fn feeds_by_url(app: &App) -> HashMap<String, FeedInfo> {
-    app.store()
-        .list_feeds()
-        .await
-        .expect("list feeds")
-        .into_iter()
-        .map(|f| (f.url.clone(), f))
-        .collect()
-}
+use wirefeed::store::Claim;
 
 fn ts(s: &str) -> chrono::DateTime<Utc> {
     chrono::DateTime::parse_from_rfc3339(s)

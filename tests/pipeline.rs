@@ -2,11 +2,9 @@
 
 mod common;
 
-use std::collections::HashMap;
-
-use common::{config, databases, FeedServer, Route};
+use common::{config, databases, feeds_by_url, FeedServer, Route};
 use wirefeed::daemon::App;
-use wirefeed::store::{FeedInfo, StoredStory, StoryQuery};
+use wirefeed::store::{StoredStory, StoryQuery};
 
 const GOOD: &[(&str, &str)] = &[
     ("/rss2.xml", "rss2_html_description.xml"),
@@ -27,16 +25,6 @@ async fn all_stories(app: &App) -> Vec<StoredStory> {
         })
         .await
         .expect("read stories")
-}
-
-async fn feeds_by_url(app: &App) -> HashMap<String, FeedInfo> {
-    app.store()
-        .list_feeds()
-        .await
-        .expect("list feeds")
-        .into_iter()
-        .map(|f| (f.url.clone(), f))
-        .collect()
 }
 
 fn by_title<'a>(stories: &'a [StoredStory], title: &str) -> &'a StoredStory {

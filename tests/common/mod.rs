@@ -21,6 +21,8 @@ use axum::response::Response;
 use sqlx::Connection;
 
 use wirefeed::config::{Config, FeedConfig, HostOverride};
+use wirefeed::daemon::App;
+use wirefeed::store::FeedInfo;
 
 /// What a route answers.
 #[derive(Clone)]
@@ -366,4 +368,15 @@ pub fn config(db_url: &str, feeds: &[(&str, &str, bool)]) -> Config {
         })
         .collect();
     c
+}
+
+/// Every feed of an app's database, by URL.
+pub async fn feeds_by_url(app: &App) -> HashMap<String, FeedInfo> {
+    app.store()
+        .list_feeds()
+        .await
+        .expect("list feeds")
+        .into_iter()
+        .map(|f| (f.url.clone(), f))
+        .collect()
 }

@@ -9,6 +9,7 @@
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod extract;
 pub mod fetch;
 pub mod model;
 pub mod normalize;

@@ -334,3 +334,42 @@ fn inspect_shows_what_would_be_stored_in_the_shape_of_stories_json() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a feed"));
 }
+
+#[test]
+fn eval_extract_scores_a_benchmark_folder_and_ends_with_a_json_line() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join("html")).expect("html dir");
+    let article = "The council voted on Tuesday to expand the harbour, ending a decade of debate over the plan. Supporters said the project would bring jobs to the town and its surrounding villages. Opponents warned that the cost had doubled since the first estimate and that the money would be better spent elsewhere.";
+    let page = format!(
+        "<html><head><title>Harbour</title><link rel=\"canonical\" href=\"/harbour\"></head><body><nav><a href=\"/\">Home</a> <a href=\"/news\">News</a></nav><article><h1>Harbour plan approved</h1><p>{article}</p><p>{article}</p></article><footer>Copyright 2024 Example News. All rights reserved.</footer></body></html>"
+    );
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(page.as_bytes()).expect("gzip");
+    std::fs::write(
+        dir.path().join("html/page1.html.gz"),
+        gz.finish().expect("gzip"),
+    )
+    .expect("write page");
+    let truth = serde_json::json!({
+        "page1": {"articleBody": format!("{article}\n{article}"), "url": "https://news.test/harbour"}
+    });
+    std::fs::write(dir.path().join("ground-truth.json"), truth.to_string()).expect("truth");
+    let config = write_config(dir.path(), "sqlite://unused.db", &[]);
+    let out = wirefeed(
+        &config,
+        &["eval", "extract", dir.path().to_str().expect("path")],
+    );
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let last: serde_json::Value =
+        serde_json::from_str(stdout.lines().last().expect("output")).expect("JSON last line");
+    assert_eq!(last["pages"], 1);
+    for key in ["precision", "recall", "f1", "pages_per_second"] {
+        assert!(last[key].as_f64().is_some(), "{key} in {last}");
+    }
+    assert!(last["recall"].as_f64().is_some_and(|r| r > 0.9), "{last}");
+
+    let out = wirefeed(&config, &["eval", "extract", "/nonexistent/benchmark"]);
+    assert_eq!(out.status.code(), Some(1));
+}

@@ -1,0 +1,418 @@
+//! Main-text extraction of article pages: turns a fetched HTML page into the story's plain text,
+//! its title and its canonical URL.
+//!
+//! Owns the choice of extractor ([`dom_smoothie`], a Readability port, in formatted-text mode), the
+//! generic clean-up applied to its output (boilerplate paragraphs recognised by
+//! [`crate::normalize::credit`], copyright and comment-policy lines anywhere, short share/subscribe
+//! and photo-credit lines), and the benchmark in [`eval`].
+//!
+//! Never: does I/O (the caller fetches and decodes the page), or holds rules for one site.
+
+pub mod eval;
+
+use std::collections::HashMap;
+use std::panic::AssertUnwindSafe;
+use std::sync::LazyLock;
+
+use dom_smoothie::{Config, Readability, TextMode};
+use regex::Regex;
+use url::Url;
+
+use crate::normalize::credit::credit;
+
+/// The main text of an article page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Extracted {
+    /// Paragraphs separated by `"\n\n"`, whitespace inside each collapsed to single spaces.
+    pub text: String,
+    /// The article title, when the page names one.
+    pub title: Option<String>,
+    /// `<link rel="canonical">`, resolved against the page URL; http(s) only.
+    pub canonical_url: Option<String>,
+}
+
+/// Regexes here use ASCII word boundaries (`(?-u:\b)`): Unicode ones make the regex crate leave
+/// its fast DFA on any non-ASCII text, which costs more than the extraction itself.
+///
+/// Lines that are never story text wherever they appear: copyright and comment-policy notices.
+static NOTICE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?ix)^(?:copyright(?-u:\b)|©|\(c\)\s)
+          | all\s+rights\s+reserved
+          | comment(?:ing|s)?\s+(?:policy|guidelines)
+          | comments?\s+(?:are|is)\s+(?:moderated|closed)",
+    )
+    .expect("notice regex")
+});
+
+/// The longest line tested against [`NOTICE`], in bytes.
+const MAX_NOTICE_LEN: usize = 400;
+
+/// Photo captions and credits: `… (AP Photo/Jane Doe)`, `Photo: Jane Doe, AP`, `Image 1 of 9`,
+/// `Credit...Jane Doe/Agency`, `… | Getty Images`, slideshow captions glued to `2of4`.
+static CAPTION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?ix)
+            \([^()]*(?-u:\b)(?:photo|image|credit|getty|pictured)(?-u:\b)[^()]*\)\s*$
+          | ^(?:photo|image|credit|picture|фото)s?\s*(?:\.{3}|:|by(?-u:\b))
+          | getty\s+images\)?\.?\s*$
+          | ^image\s+\d+\s+of(?-u:\b)
+          | ^\d+of\d+\S
+          | (?-u:\b)(?:AP|Reuters|AFP|Bloomberg|Getty\s+Images|Shutterstock)\s*$",
+    )
+    .expect("caption regex")
+});
+
+/// Share, subscribe, follow and related-links chrome (tested on short paragraphs only).
+static PROMO: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?ix)
+            (?-u:\b)sign\s+up\s+(?:to|for|now)(?-u:\b) | (?-u:\b)newsletters?(?-u:\b) | (?-u:\b)subscrib(?:e|ing)(?-u:\b)
+          | (?-u:\b)follow\s+(?:us|him|her|them|@|\w+\s+on\s+(?:twitter|facebook|instagram))
+          | (?-u:\b)share\s+(?:it|this)(?-u:\b) | (?-u:\b)affiliate\s+commission(?-u:\b) | (?-u:\b)media\s+playback(?-u:\b)
+          | (?-u:\b)you\s+may\s+also\s+like(?-u:\b) | (?-u:\b)more\s+great(?-u:\b).*(?-u:\b)stories(?-u:\b)
+          | (?-u:\b)related\s+(?:posts?|coverage|stories)(?-u:\b) | (?-u:\b)email\s+the\s+author(?-u:\b)
+          | ^write\s+to\s+.*@ | (?-u:\b)tell\s+us\s+what\s+you\s+think(?-u:\b) | ^top\s+stories(?-u:\b) | ^popular(?-u:\b)",
+    )
+    .expect("promo regex")
+});
+
+/// The longest paragraph tested against [`PROMO`], in bytes.
+const MAX_PROMO_LEN: usize = 200;
+
+/// An author bio closing the article: `Jane Doe is a freelance writer living in …`.
+static BIO: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"^\p{Lu}[\w.’'-]+(?:\s+\p{Lu}[\w.’'-]+){0,3}\s+(?:is|was|has\s+been|joined)\s+(?:an?\s+|the\s+)?(?:[\w-]+\s+){0,4}(?:writer|editor|reporter|correspondent|journalist|columnist|contributor|author|producer|native)(?-u:\b)",
+    )
+    .expect("bio regex")
+});
+
+/// Escaped markup that leaked into the text: `&lt;span …`.
+static ESCAPED_TAG: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"&(?:amp;)?lt;/?[a-z]").expect("escaped tag regex"));
+
+/// A word run, as the benchmark tokenises.
+static WORD: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"[\p{L}\p{N}_]+").expect("word regex"));
+
+/// The longest paragraph that can be a bare timestamp line, in bytes.
+const MAX_STAMP_LEN: usize = 90;
+
+/// Words a timestamp line (`Updated 5:27 am CST, Wednesday, November 20, 2019`) may consist of,
+/// besides numbers.
+const STAMP_WORDS: &[&str] = &[
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "may",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "sept",
+    "oct",
+    "nov",
+    "dec",
+    "january",
+    "february",
+    "march",
+    "april",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+    "mon",
+    "tue",
+    "tues",
+    "wed",
+    "thu",
+    "thurs",
+    "fri",
+    "sat",
+    "sun",
+    "am",
+    "pm",
+    "a",
+    "m",
+    "p",
+    "et",
+    "est",
+    "edt",
+    "pt",
+    "pst",
+    "pdt",
+    "ct",
+    "cst",
+    "cdt",
+    "mt",
+    "utc",
+    "gmt",
+    "bst",
+    "cet",
+    "ist",
+    "updated",
+    "published",
+    "posted",
+    "first",
+    "last",
+    "original",
+    "modified",
+    "at",
+    "on",
+    "today",
+    "yesterday",
+    "th",
+    "st",
+    "nd",
+    "rd",
+];
+
+/// Extracts the article from `html`. `page_url` (absolute) resolves relative links; an invalid one
+/// is ignored. `None` when no article text is found. Never panics.
+pub fn extract(html: &str, page_url: Option<&str>) -> Option<Extracted> {
+    std::panic::catch_unwind(AssertUnwindSafe(|| extract_inner(html, page_url)))
+        .ok()
+        .flatten()
+}
+
+fn extract_inner(html: &str, page_url: Option<&str>) -> Option<Extracted> {
+    let base = page_url
+        .and_then(|u| Url::parse(u.trim()).ok())
+        .filter(|u| matches!(u.scheme(), "http" | "https"));
+    let cfg = Config {
+        text_mode: TextMode::Formatted,
+        ..Config::default()
+    };
+    let mut reader = Readability::new(html, base.as_ref().map(Url::as_str), Some(cfg.clone()))
+        .or_else(|_| Readability::new(html, None, Some(cfg)))
+        .ok()?;
+
+    let canonical_url = reader
+        .doc
+        .select("link[rel][href]")
+        .iter()
+        .filter(|l| {
+            l.attr("rel").is_some_and(|r| {
+                r.split_ascii_whitespace()
+                    .any(|t| t.eq_ignore_ascii_case("canonical"))
+            })
+        })
+        .find_map(|l| l.attr("href").and_then(|h| resolve(base.as_ref(), &h)));
+
+    let article = reader.parse().ok()?;
+    let text = clean(&article.text_content);
+    if !text.chars().any(char::is_alphanumeric) {
+        return None;
+    }
+    let title = Some(collapse(&article.title)).filter(|t| !t.is_empty());
+    Some(Extracted {
+        text,
+        title,
+        canonical_url,
+    })
+}
+
+/// Resolves `href` against `base`; keeps only http(s) results.
+fn resolve(base: Option<&Url>, href: &str) -> Option<String> {
+    let href = href.trim();
+    if href.is_empty() {
+        return None;
+    }
+    let url = match base {
+        Some(b) => b.join(href).ok()?,
+        None => Url::parse(href).ok()?,
+    };
+    matches!(url.scheme(), "http" | "https").then(|| url.into())
+}
+
+/// Collapses every run of whitespace to one space and trims.
+fn collapse(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Whether a paragraph is a copyright or comment-policy notice.
+fn is_notice(p: &str) -> bool {
+    p.len() <= MAX_NOTICE_LEN && NOTICE.is_match(p)
+}
+
+/// Whether a paragraph is share/subscribe/related-links chrome.
+fn is_promo(p: &str) -> bool {
+    p.len() <= MAX_PROMO_LEN && PROMO.is_match(p)
+}
+
+/// Whether a paragraph is only a date and time, perhaps with `Updated`/`Published`.
+fn is_timestamp(p: &str) -> bool {
+    if p.len() > MAX_STAMP_LEN {
+        return false;
+    }
+    let mut any_number = false;
+    for w in WORD.find_iter(p).map(|m| m.as_str().to_lowercase()) {
+        let digits = w.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+        let suffix = &w[digits.len()..];
+        if !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()) {
+            any_number = true;
+            if suffix.is_empty() || matches!(suffix, "st" | "nd" | "rd" | "th" | "am" | "pm") {
+                continue;
+            }
+            return false;
+        }
+        if !STAMP_WORDS.contains(&w.as_str()) {
+            return false;
+        }
+    }
+    any_number
+}
+
+/// Whether a paragraph is never story text, wherever it appears.
+fn is_chrome(p: &str) -> bool {
+    is_notice(p) || CAPTION.is_match(p) || is_timestamp(p) || ESCAPED_TAG.is_match(p)
+}
+
+/// Turns the extractor's text into collapsed paragraphs and drops boilerplate ones.
+fn clean(raw: &str) -> String {
+    let mut paras: Vec<String> = raw
+        .lines()
+        .map(collapse)
+        .filter(|p| !p.is_empty() && !is_chrome(p))
+        .collect();
+    // Promo chrome in the second half usually opens the page's trailing chrome: cut from there.
+    let half = paras.len() / 2;
+    if let Some(i) = (half..paras.len()).find(|&i| is_promo(&paras[i])) {
+        paras.truncate(i);
+    }
+    paras.retain(|p| !is_promo(p));
+    while paras.len() > 1 && paras.last().is_some_and(|p| BIO.is_match(p)) {
+        paras.pop();
+    }
+    if paras.is_empty() {
+        return String::new();
+    }
+    // `credit` is used only to classify whole paragraphs as boilerplate: a dateline it would cut
+    // off the first paragraph stays, since datelines are part of an article's text.
+    let joined = paras.join("\n\n");
+    let credited = credit(&joined, &[], &[]);
+    let mut removed: HashMap<&str, usize> = HashMap::new();
+    for r in &credited.removed {
+        *removed.entry(r.as_str()).or_insert(0) += 1;
+    }
+    let mut out = String::with_capacity(joined.len());
+    for p in &paras {
+        if let Some(n) = removed.get_mut(p.as_str()).filter(|n| **n > 0) {
+            *n -= 1;
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str("\n\n");
+        }
+        out.push_str(p);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PAGE: &str = r#"<!DOCTYPE html>
+<html><head>
+<title>Harbor pilots approve contract | Valley Ledger</title>
+<link rel="canonical" href="/news/2024/harbor-pilots?ref=x">
+</head><body>
+<nav class="site-nav"><ul><li><a href="/">Home</a></li><li><a href="/news">News</a></li><li><a href="/sports">Sports</a></li></ul></nav>
+<main><article>
+<h1>Harbor pilots approve contract</h1>
+<p>The harbor pilots voted on Friday to approve a three-year contract with the port authority, ending months of talks that had slowed traffic through the channel and worried shippers along the coast.</p>
+<p>Under the deal, pilots will receive a raise of four percent a year and new rules on rest between assignments, which the union had sought since a collision two winters ago.</p>
+<p>The port authority said the agreement would keep fees stable for shipping lines and that it expected the first vessels under the new schedule to arrive next month.</p>
+<p>Copyright 2024 Valley Ledger. All rights reserved.</p>
+</article></main>
+<footer class="site-footer"><p>About us</p><p>Contact the newsroom</p><p>Privacy policy and terms of service</p></footer>
+</body></html>"#;
+
+    #[test]
+    fn keeps_article_drops_chrome_and_resolves_canonical() {
+        let got = extract(
+            PAGE,
+            Some("https://ledger.example/news/2024/harbor-pilots.html"),
+        )
+        .expect("article found");
+        let paras: Vec<&str> = got.text.split("\n\n").collect();
+        assert!(
+            paras[0].starts_with("The harbor pilots voted on Friday"),
+            "{paras:?}"
+        );
+        assert!(got.text.contains("raise of four percent a year"));
+        assert!(got.text.contains("first vessels under the new schedule"));
+        for chrome in [
+            "Home",
+            "Sports",
+            "Copyright",
+            "All rights reserved",
+            "Contact the newsroom",
+            "Privacy",
+        ] {
+            assert!(!got.text.contains(chrome), "{chrome} in {:?}", got.text);
+        }
+        assert!(got.text.lines().all(|l| l == l.trim() && !l.contains("  ")));
+        assert_eq!(
+            got.canonical_url.as_deref(),
+            Some("https://ledger.example/news/2024/harbor-pilots?ref=x")
+        );
+        assert!(got
+            .title
+            .is_some_and(|t| t.contains("Harbor pilots approve contract")));
+    }
+
+    #[test]
+    fn no_url_or_bad_url_still_extracts() {
+        let got = extract(PAGE, Some("not a url")).expect("article found");
+        assert_eq!(got.canonical_url, None);
+        assert!(got.text.contains("raise of four percent"));
+        assert!(extract(PAGE, None).is_some());
+    }
+
+    #[test]
+    fn keeps_dateline_and_drops_inserted_lines() {
+        assert_eq!(
+            clean("BELGRADE, Serbia (AP) — Talks resumed on Monday.\nADVERTISEMENT\n  Both sides   met again.\nPlease read our comment policy before commenting."),
+            "BELGRADE, Serbia (AP) — Talks resumed on Monday.\n\nBoth sides met again."
+        );
+    }
+
+    #[test]
+    fn drops_captions_timestamps_and_trailing_chrome() {
+        let raw = "Updated 5:27 am CST, Wednesday, November 20, 2019\n\
+            The council met on Tuesday.\n\
+            A crowd waits outside the hall. (AP Photo/Jane Doe)\n\
+            Image 1 of 9\n\
+            It voted to widen the road.\n\
+            Work starts in May 2020.\n\
+            Sign up for our morning newsletter.\n\
+            A headline about something else\n\
+            Jane Doe is a freelance writer living in Springfield.";
+        assert_eq!(
+            clean(raw),
+            "The council met on Tuesday.\n\nIt voted to widen the road.\n\nWork starts in May 2020."
+        );
+        assert!(is_timestamp("Nov. 20, 2019, 9:28 AM UTC"));
+        assert!(!is_timestamp("May 2020 was warm."));
+    }
+
+    #[test]
+    fn no_article_is_none() {
+        assert_eq!(extract("", None), None);
+        assert_eq!(extract("<html><body></body></html>", None), None);
+        assert_eq!(extract("<<<>>>&&&", Some("https://x.example/")), None);
+    }
+}

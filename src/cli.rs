@@ -367,39 +367,12 @@ async fn stories(config: Config, args: StoriesArgs) -> Result<()> {
                 out,
                 "{:<20}  {:<20}  {}",
                 s.published.as_deref().unwrap_or("-"),
-                truncate(&s.source, 20),
+                truncate(s.source.as_deref().unwrap_or("-"), 20),
                 truncate(&s.title, 100)
             )?;
         }
     }
     Ok(())
-}
-
-/// A story as `inspect` prints it: the fields of `stories --json`, with what only the database
-/// assigns (id, cluster, origin) left null.
-#[derive(Debug, serde::Serialize)]
-struct InspectedStory<'a> {
-    id: Option<i64>,
-    key: &'a str,
-    feed_url: &'a str,
-    source: Option<&'a str>,
-    url: Option<&'a str>,
-    canonical_url: Option<&'a str>,
-    title: &'a str,
-    published: Option<String>,
-    updated: Option<String>,
-    authors: &'a [String],
-    language: Option<&'a str>,
-    wire_service: Option<&'a str>,
-    dateline: Option<&'a str>,
-    body: &'a str,
-    cluster: Option<i64>,
-    origin: Option<i64>,
-    is_reprint: bool,
-    version: i64,
-    countries: Vec<serde_json::Value>,
-    regions: Vec<serde_json::Value>,
-    topics: Vec<String>,
 }
 
 async fn inspect(config: Config, args: InspectArgs) -> Result<()> {
@@ -449,29 +422,7 @@ async fn inspect(config: Config, args: InspectArgs) -> Result<()> {
     }
     let mut out = std::io::stdout().lock();
     for s in &doc.stories {
-        let shown = InspectedStory {
-            id: None,
-            key: &s.key,
-            feed_url: &args.target,
-            source: args.source.as_deref(),
-            url: s.url.as_deref(),
-            canonical_url: s.canonical_url.as_deref(),
-            title: &s.title,
-            published: s.published.map(crate::model::rfc3339),
-            updated: s.updated.map(crate::model::rfc3339),
-            authors: &s.authors,
-            language: s.language.as_deref(),
-            wire_service: s.wire_service.as_deref(),
-            dateline: s.dateline.as_deref(),
-            body: &s.body,
-            cluster: None,
-            origin: None,
-            is_reprint: false,
-            version: 1,
-            countries: Vec::new(),
-            regions: Vec::new(),
-            topics: Vec::new(),
-        };
+        let shown = crate::store::StoredStory::unstored(s, &args.target, args.source.as_deref());
         writeln!(out, "{}", serde_json::to_string(&shown)?)?;
     }
     Ok(())

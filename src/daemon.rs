@@ -471,6 +471,7 @@ impl App {
         let now = Utc::now();
         let mut update = FeedUpdate {
             feed_id: feed.id,
+            source_id: feed.source_id,
             now,
             outcome: "error",
             http_status: None,

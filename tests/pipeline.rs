@@ -58,7 +58,7 @@ async fn every_format_is_stored_and_a_second_pass_is_all_304() {
         for s in &stories {
             assert!(!s.title.is_empty(), "{}: {s:?}", db.backend);
             assert!(s.cluster.is_some(), "every story has a cluster: {s:?}");
-            assert_eq!(s.origin, Some(s.id), "a lone story is its cluster's origin");
+            assert_eq!(s.origin, s.id, "a lone story is its cluster's origin");
         }
 
         // RSS 2.0 with HTML descriptions: entities decoded, markup and scripts gone, paragraphs kept.

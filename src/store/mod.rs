@@ -76,6 +76,8 @@ pub struct NewFeed<'a> {
 #[derive(Debug, Clone)]
 pub struct FeedUpdate {
     pub feed_id: FeedId,
+    /// The feed's publisher (`sources` row), for the stories it brought.
+    pub source_id: i64,
     pub now: DateTime<Utc>,
     /// `fetched`, `not_modified`, `unchanged`, `gone`, `rate_limited` or `error`.
     pub outcome: &'static str,
@@ -154,10 +156,12 @@ pub struct StoryQuery {
 /// A stored story as `stories --json` prints it.
 #[derive(Debug, Clone, Serialize)]
 pub struct StoredStory {
-    pub id: i64,
+    /// Null for a story not stored (what `inspect` prints).
+    pub id: Option<i64>,
     pub key: String,
     pub feed_url: String,
-    pub source: String,
+    /// The publisher; null only in `inspect` without `--source`.
+    pub source: Option<String>,
     pub url: Option<String>,
     pub canonical_url: Option<String>,
     pub title: String,
@@ -177,6 +181,35 @@ pub struct StoredStory {
     pub topics: Vec<String>,
 }
 
+impl StoredStory {
+    /// A story as it would be stored, before the database gives it an id and a cluster.
+    pub fn unstored(s: &Story, feed_url: &str, source: Option<&str>) -> StoredStory {
+        StoredStory {
+            id: None,
+            key: s.key.clone(),
+            feed_url: feed_url.to_owned(),
+            source: source.map(str::to_owned),
+            url: s.url.clone(),
+            canonical_url: s.canonical_url.clone(),
+            title: s.title.clone(),
+            published: crate::model::rfc3339_opt(s.published),
+            updated: crate::model::rfc3339_opt(s.updated),
+            authors: s.authors.clone(),
+            language: s.language.clone(),
+            wire_service: s.wire_service.clone(),
+            dateline: s.dateline.clone(),
+            body: s.body.clone(),
+            cluster: None,
+            origin: None,
+            is_reprint: false,
+            version: 1,
+            countries: Vec::new(),
+            regions: Vec::new(),
+            topics: Vec::new(),
+        }
+    }
+}
+
 /// One tag row, as read back.
 #[derive(Debug, Clone)]
 pub(crate) struct TagRow {
@@ -189,8 +222,11 @@ pub(crate) struct TagRow {
 
 /// Attaches tag rows to the stories they belong to.
 pub(crate) fn attach_tags(stories: &mut [StoredStory], tags: Vec<TagRow>) {
-    let index: std::collections::HashMap<i64, usize> =
-        stories.iter().enumerate().map(|(i, s)| (s.id, i)).collect();
+    let index: std::collections::HashMap<i64, usize> = stories
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| s.id.map(|id| (id, i)))
+        .collect();
     for t in tags {
         let Some(&i) = index.get(&t.story_id) else {
             continue;

@@ -344,10 +344,7 @@ pub(super) async fn record_refresh(
     let mut tx = p.begin().await?;
     let mut written = Written::default();
     let feed_id = update.feed_id.0;
-    let source_id: i64 = sqlx::query_scalar("SELECT source_id FROM feeds WHERE id = $1")
-        .bind(feed_id)
-        .fetch_one(&mut *tx)
-        .await?;
+    let source_id = update.source_id;
     let hashes: Vec<String> = stories.iter().map(|s| s.content_hash()).collect();
     for (chunk, chunk_hashes) in stories.chunks(BATCH_ROWS).zip(hashes.chunks(BATCH_ROWS)) {
         let rows = || chunk.iter().zip(chunk_hashes);
@@ -439,10 +436,10 @@ pub(super) async fn stories(p: &PgPool, q: &StoryQuery) -> Result<Vec<StoredStor
         .iter()
         .map(|r| {
             Ok(StoredStory {
-                id: r.try_get("id")?,
+                id: Some(r.try_get("id")?),
                 key: r.try_get("key")?,
                 feed_url: r.try_get("feed_url")?,
-                source: r.try_get("source")?,
+                source: Some(r.try_get("source")?),
                 url: r.try_get("url")?,
                 canonical_url: r.try_get("canonical_url")?,
                 title: r.try_get("title")?,
@@ -463,7 +460,7 @@ pub(super) async fn stories(p: &PgPool, q: &StoryQuery) -> Result<Vec<StoredStor
             })
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    let ids: Vec<i64> = out.iter().map(|s| s.id).collect();
+    let ids: Vec<i64> = out.iter().filter_map(|s| s.id).collect();
     let tags = sqlx::query(
         "SELECT story_id, kind, value, score, is_primary FROM story_tags
          WHERE story_id = ANY($1) ORDER BY story_id, kind, score DESC, value",

@@ -319,10 +319,7 @@ pub(super) async fn record_refresh(
     let mut tx = p.begin_with("BEGIN IMMEDIATE").await?;
     let mut written = Written::default();
     let feed_id = update.feed_id.0;
-    let source_id: i64 = sqlx::query_scalar("SELECT source_id FROM feeds WHERE id = ?1")
-        .bind(feed_id)
-        .fetch_one(&mut *tx)
-        .await?;
+    let source_id = update.source_id;
     let hashes: Vec<String> = stories.iter().map(|s| s.content_hash()).collect();
     for (chunk, chunk_hashes) in stories.chunks(BATCH_ROWS).zip(hashes.chunks(BATCH_ROWS)) {
         let rows = || chunk.iter().zip(chunk_hashes);
@@ -447,10 +444,10 @@ pub(super) async fn stories(
         .iter()
         .map(|r| {
             Ok(StoredStory {
-                id: r.try_get("id")?,
+                id: Some(r.try_get("id")?),
                 key: r.try_get("key")?,
                 feed_url: r.try_get("feed_url")?,
-                source: r.try_get("source")?,
+                source: Some(r.try_get("source")?),
                 url: r.try_get("url")?,
                 canonical_url: r.try_get("canonical_url")?,
                 title: r.try_get("title")?,
@@ -471,7 +468,7 @@ pub(super) async fn stories(
             })
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    let ids = serde_json::to_string(&out.iter().map(|s| s.id).collect::<Vec<_>>())
+    let ids = serde_json::to_string(&out.iter().filter_map(|s| s.id).collect::<Vec<_>>())
         .unwrap_or_else(|_| "[]".to_owned());
     let tags = sqlx::query(
         "SELECT story_id, kind, value, score, is_primary FROM story_tags

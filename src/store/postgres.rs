@@ -245,7 +245,7 @@ async fn write_updates(
         .iter()
         .map(|u| u.interval_secs.clamp(0, i64::from(i32::MAX)) as i32)
         .collect();
-    sqlx::query(
+    let updated = sqlx::query(
         "UPDATE feeds f SET etag = u.etag, last_modified = u.last_modified,
              body_hash = u.body_hash, last_status = u.http_status, last_error = u.error_kind,
              last_error_message = u.error_message, consecutive_errors = u.errors,
@@ -258,7 +258,8 @@ async fn write_updates(
                      $12::text[])
               AS u(id, etag, last_modified, body_hash, http_status, error_kind, error_message,
                    errors, now, next, interval, status)
-         WHERE f.id = u.id AND f.lease_owner = $13",
+         WHERE f.id = u.id AND f.lease_owner = $13
+         RETURNING f.id",
     )
     .bind(&ids)
     .bind(col(&|u| u.etag.clone()))
@@ -273,8 +274,13 @@ async fn write_updates(
     .bind(&interval)
     .bind(col(&|u| Some(u.status.to_owned())))
     .bind(owner)
-    .execute(&mut *tx)
+    .fetch_all(&mut *tx)
     .await?;
+    // Feeds whose lease this daemon lost get neither a log line nor a move.
+    let kept: std::collections::HashSet<i64> = updated
+        .iter()
+        .map(|r: &sqlx::postgres::PgRow| r.get::<i64, _>(0))
+        .collect();
     let sql = format!(
         "INSERT INTO fetches ({})
          SELECT u.id, f.fetch_count % {}, u.now, u.outcome, u.http_status, u.error_kind,
@@ -284,6 +290,7 @@ async fn write_updates(
               AS u(id, now, outcome, http_status, error_kind, error_message, duration_ms, bytes,
                    items, new_stories)
          JOIN feeds f ON f.id = u.id
+         WHERE u.id = ANY($11)
          {}",
         super::LOG_FETCH_COLUMNS,
         super::FETCH_LOG_PER_FEED,
@@ -306,9 +313,10 @@ async fn write_updates(
         .bind(updates.iter().map(|u| u.bytes).collect::<Vec<_>>())
         .bind(updates.iter().map(|u| small(u.items)).collect::<Vec<_>>())
         .bind(new_stories.iter().map(|n| small(*n)).collect::<Vec<_>>())
+        .bind(kept.iter().copied().collect::<Vec<i64>>())
         .execute(&mut *tx)
         .await?;
-    for u in updates {
+    for u in updates.iter().filter(|u| kept.contains(&u.feed_id.0)) {
         if let Some(to) = &u.moved_to {
             // A confirmed permanent redirect moves the feed, unless another feed is there already.
             sqlx::query(

@@ -109,6 +109,7 @@ async fn one_run(db_url: &str, feed_urls: &[String]) -> (f64, u64) {
             url: u.clone(),
             source: format!("Outlet {i}"),
             wire: false,
+            full_text: false,
         })
         .collect();
     let app = App::build(config).await.expect("app builds");

@@ -92,6 +92,9 @@ pub enum FeedsCommand {
         /// The feed is a wire service's own.
         #[arg(long)]
         wire: bool,
+        /// Fetch each new item's article page for its full text.
+        #[arg(long)]
+        full_text: bool,
     },
     /// List feeds with their state.
     List {
@@ -279,7 +282,12 @@ async fn feeds(config: Config, cmd: FeedsCommand) -> Result<()> {
     let store = connect(&config).await?;
     let mut out = std::io::stdout().lock();
     match cmd {
-        FeedsCommand::Add { url, source, wire } => {
+        FeedsCommand::Add {
+            url,
+            source,
+            wire,
+            full_text,
+        } => {
             let parsed = url::Url::parse(&url).with_context(|| format!("`{url}` is not a URL"))?;
             anyhow::ensure!(
                 matches!(parsed.scheme(), "http" | "https"),
@@ -295,6 +303,7 @@ async fn feeds(config: Config, cmd: FeedsCommand) -> Result<()> {
                         url: &url,
                         source: source.trim(),
                         is_wire: wire,
+                        full_text,
                         defined_in: DefinedIn::Cli,
                     },
                     Utc::now(),

@@ -122,6 +122,9 @@ pub struct FetchConfig {
     pub max_items_per_feed: usize,
     /// Requests in flight at once, across all feeds.
     pub concurrency: usize,
+    /// Article pages fetched per refresh of a `full_text` feed (new items only); the rest keep
+    /// the feed's text.
+    pub full_text_per_refresh: usize,
     /// Allow requests to loopback, private and link-local addresses. Off by default so that a feed
     /// URL (or a redirect) cannot reach into the network the daemon runs in.
     pub allow_private_networks: bool,
@@ -137,6 +140,7 @@ impl Default for FetchConfig {
             max_redirects: 5,
             max_items_per_feed: 1000,
             concurrency: 32,
+            full_text_per_refresh: 20,
             allow_private_networks: false,
         }
     }
@@ -290,6 +294,10 @@ pub struct FeedConfig {
     /// True for a wire service's own feed (AP, Reuters, AFP, ...).
     #[serde(default)]
     pub wire: bool,
+    /// Fetch each new item's article page and use its main text when it is better than the
+    /// feed's summary (for feeds that carry only a teaser).
+    #[serde(default)]
+    pub full_text: bool,
 }
 
 /// Everything wrong with a configuration, reported together.

@@ -18,7 +18,7 @@ use tracing::{debug, error, info, info_span, warn, Instrument};
 use crate::config::Config;
 use crate::fetch::{FetchError, FetchOutcome, Fetcher, Validators};
 use crate::model::{rfc3339, Feed, FeedId};
-use crate::normalize::{normalize_document, DocContext, Rules};
+use crate::normalize::{apply_page, normalize_document, DocContext, Page, Rules};
 use crate::parse;
 use crate::schedule::{self, Hints, HostBudget, SchedulePolicy};
 use crate::store::{Claim, FeedUpdate, Store, StoreError};
@@ -491,6 +491,7 @@ impl App {
         };
         let mut hints = Hints::default();
         let mut stories = Vec::new();
+        let mut recurring = Vec::new();
         let mut rate = None;
         let mut throttle_host = None;
         match outcome {
@@ -573,6 +574,7 @@ impl App {
                                 .collect();
                             rate = schedule::publishing_interval(&dates, now);
                             stories = normalized.stories;
+                            recurring = normalized.recurring;
                         }
                         Ok(Err(e)) => {
                             // Validators and hash are not kept, so the next poll reads it again.
@@ -610,6 +612,9 @@ impl App {
                 update.error_kind = Some(e.kind.as_str());
                 update.error_message = Some(e.message);
             }
+        }
+        if feed.full_text && !stories.is_empty() {
+            self.fetch_pages(&feed, &mut stories, &recurring).await;
         }
         self.schedule(&feed, &mut update, rate, &hints);
         update.duration_ms = started.elapsed().as_millis().min(i64::MAX as u128) as i64;
@@ -675,6 +680,121 @@ impl App {
                     throttle_host,
                     started: true,
                 }
+            }
+        }
+    }
+
+    /// Fetches the article pages of a `full_text` feed's new and changed items (at most
+    /// `fetch.full_text_per_refresh`) and applies each to its story. Pages go through the same
+    /// fetcher (address guard, size cap, timeouts) and the same host budgets as feeds; a page that
+    /// fails, or whose host will not be free within the fetch timeout, leaves the feed's text.
+    /// The story keeps the feed version's hash, so it counts as changed only when the feed's
+    /// version changes.
+    async fn fetch_pages(
+        &self,
+        feed: &Feed,
+        stories: &mut [crate::model::Story],
+        recurring: &[String],
+    ) {
+        let inner = &self.inner;
+        let keys: Vec<String> = stories.iter().map(|s| s.key.clone()).collect();
+        let known = match inner.store.story_hashes(feed.id, &keys).await {
+            Ok(k) => k,
+            Err(e) => {
+                warn!(error = %e, "cannot read stored stories; full text skipped this time");
+                return;
+            }
+        };
+        let feed_host = host_of(&feed.url);
+        let max_wait = chrono::Duration::seconds(inner.config.fetch.timeout_secs as i64);
+        let mut fetched = 0;
+        for story in stories.iter_mut() {
+            let hash = story.content_hash();
+            if known.get(&story.key) == Some(&hash) {
+                continue;
+            }
+            let Some(url) = story.url.clone() else {
+                continue;
+            };
+            if fetched >= inner.config.fetch.full_text_per_refresh {
+                break;
+            }
+            fetched += 1;
+            story.feed_hash = Some(hash);
+            let host = host_of(&url);
+            let same_host = host == feed_host;
+            // The refresh holds a slot on the feed's host: pages there only keep the spacing.
+            // Pages elsewhere take a slot of their own.
+            let start = Utc::now();
+            let ready = loop {
+                let now = Utc::now();
+                let at = if same_host {
+                    self.hosts().next_under_held_slot(&host, now)
+                } else {
+                    match self.hosts().try_start(&host, now) {
+                        Ok(()) => now,
+                        Err(at) => at,
+                    }
+                };
+                if at <= now {
+                    break true;
+                }
+                if at - start > max_wait {
+                    break false;
+                }
+                tokio::time::sleep((at - now).to_std().unwrap_or_default()).await;
+                if same_host {
+                    break true;
+                }
+            };
+            if !ready {
+                debug!(url = %url, "article page skipped: its host is busy");
+                continue;
+            }
+            let outcome = inner.fetcher.fetch(&url, &Validators::default()).await;
+            if !same_host {
+                self.hosts().finish(&host);
+            }
+            let page = match outcome {
+                FetchOutcome::Fetched(f) => f,
+                FetchOutcome::Failed(e) => {
+                    debug!(url = %url, error = %e.message, "article page failed");
+                    continue;
+                }
+                _ => {
+                    debug!(url = %url, "article page not fetched");
+                    continue;
+                }
+            };
+            let app = self.clone();
+            let (source, is_wire) = (feed.source.clone(), feed.is_wire);
+            let mut s = story.clone();
+            let recurring = recurring.to_vec();
+            let applied = tokio::task::spawn_blocking(move || {
+                let text = crate::extract::decode_page(&page.body, page.charset.as_deref());
+                let extracted = crate::extract::extract(&text, Some(&page.final_url))?;
+                let ctx = DocContext {
+                    base_url: Some(&page.final_url),
+                    source: Some(&source),
+                    source_is_wire: is_wire,
+                    rules: &app.inner.rules,
+                };
+                let page = Page {
+                    text: &extracted.text,
+                    canonical_url: extracted.canonical_url.as_deref(),
+                    url: &page.final_url,
+                };
+                let replaced = apply_page(&mut s, page, &ctx, &recurring);
+                Some((s, replaced))
+            })
+            .await;
+            match applied {
+                Ok(Some((s, replaced))) => {
+                    debug!(url = %url, replaced, "article page applied");
+                    *story = s;
+                }
+                Ok(None) => debug!(url = %url, "no article text found on the page"),
+                Err(e) => warn!(url = %url, error = %e, "article extraction failed"),
             }
         }
     }

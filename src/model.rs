@@ -43,6 +43,8 @@ pub struct Feed {
     pub source_id: i64,
     pub source: String,
     pub is_wire: bool,
+    /// Fetch each new item's article page and use its main text when it beats the summary.
+    pub full_text: bool,
     pub etag: Option<String>,
     pub last_modified: Option<String>,
     pub body_hash: Option<String>,
@@ -79,11 +81,19 @@ pub struct Story {
     pub wire_service: Option<String>,
     /// The story's dateline ("BELGRADE, Serbia"), when it has one.
     pub dateline: Option<String>,
+    /// The content hash of the feed's own version of the item, when the stored text came from
+    /// elsewhere (the article page of a `full_text` feed): the item counts as changed only when
+    /// the feed's version changes.
+    #[serde(skip)]
+    pub feed_hash: Option<String>,
 }
 
 impl Story {
     /// A hash over every stored field: equal hashes mean nothing a reader sees has changed.
     pub fn content_hash(&self) -> String {
+        if let Some(h) = &self.feed_hash {
+            return h.clone();
+        }
         let mut h = blake3::Hasher::new();
         let mut field = |s: &str| {
             h.update(&(s.len() as u64).to_le_bytes());
@@ -157,6 +167,7 @@ mod tests {
             language: None,
             wire_service: None,
             dateline: None,
+            feed_hash: None,
         }
     }
 

@@ -394,3 +394,137 @@ async fn an_outlet_reprint_of_a_wire_story_is_stored_clean() {
         db.cleanup().await;
     }
 }
+
+/// An article page: navigation, the story in an `<article>`, an outlet footer, and a canonical
+/// link that carries tracking parameters.
+fn article_page(canonical: &str, title: &str, paragraphs: &[&str]) -> Vec<u8> {
+    let body: String = paragraphs.iter().map(|p| format!("<p>{p}</p>\n")).collect();
+    format!(
+        r#"<!doctype html><html><head><meta charset="utf-8"><title>Page</title>
+<link rel="canonical" href="{canonical}"></head><body>
+<nav><a href="/">Home</a> <a href="/world">World</a> <a href="/sport">Sport</a></nav>
+<article><h1>{title}</h1>
+{body}
+<p>Copyright © 2024 The Example Times, LLC.</p>
+<p>Please read our comment policy before commenting.</p>
+</article>
+<footer><a href="/about">About us</a> <a href="/contact">Contact</a></footer>
+</body></html>"#
+    )
+    .into_bytes()
+}
+
+#[tokio::test]
+async fn a_full_text_feed_stores_the_article_page_text() {
+    for db in databases().await {
+        let server = FeedServer::start().await;
+        let lede = "BELGRADE, Serbia (AP) — The United States has received Kosovo’s request to buy Javelin anti-tank missiles, officials said on Thursday.";
+        let rest = [
+            "Serbian President Aleksandar Vučić said he was deeply disappointed by the request and would raise it with American officials in the coming days.",
+            "Kosovo’s prime minister said the missiles were needed for defense and that the request had been planned for a long time by the government.",
+            "The two sides have been in talks mediated by the European Union for more than a decade, with little progress on the main questions between them.",
+        ];
+        let mut paras = vec![lede];
+        paras.extend(rest);
+        let canonical = format!(
+            "{}?utm_source=rss&utm_medium=feed",
+            server.url("/news/kosovo-javelins")
+        );
+        server.route(
+            "/news/kosovo-javelins",
+            Route::Doc {
+                content_type: "text/html; charset=utf-8",
+                body: article_page(&canonical, "Kosovo asks for Javelins", &paras),
+            },
+        );
+        // The second item's page is gone, the third's is a paywall notice: both keep the feed's
+        // teaser.
+        server.route("/news/gone", Route::Status(404));
+        server.route(
+            "/news/paywall",
+            Route::Doc {
+                content_type: "text/html; charset=utf-8",
+                body: article_page(
+                    &server.url("/news/paywall"),
+                    "Paywalled story",
+                    &["Subscribe to keep reading."],
+                ),
+            },
+        );
+        let feed = r#"<?xml version="1.0"?><rss version="2.0"><channel><title>Example Times</title>
+<item><title>Kosovo asks for Javelins</title><link>/news/kosovo-javelins?utm_campaign=x</link>
+<guid>k1</guid><description>The United States has received Kosovo’s request to buy Javelin anti-tank missiles…</description></item>
+<item><title>Gone story</title><link>/news/gone</link><guid>k2</guid><description>A teaser for a page that is gone.</description></item>
+<item><title>Paywalled story</title><link>/news/paywall</link><guid>k3</guid><description>The teaser of a paywalled story about the harbour in the old town.</description></item>
+</channel></rss>"#;
+        let feed_url = server.route(
+            "/teasers.xml",
+            Route::Doc {
+                content_type: "application/rss+xml",
+                body: feed.as_bytes().to_vec(),
+            },
+        );
+        let mut cfg = config(&db.url, &[(&feed_url, "The Example Times", false)]);
+        cfg.feeds[0].full_text = true;
+        let app = App::build(cfg).await.expect("app builds");
+        let first = app.run_once().await.expect("first pass");
+        assert_eq!(first.failed, 0, "{}: {first:?}", db.backend);
+        let stories = all_stories(&app).await;
+        assert_eq!(stories.len(), 3, "{}", db.backend);
+
+        let k = by_title(&stories, "Kosovo asks for Javelins");
+        assert!(
+            k.body
+                .starts_with("The United States has received Kosovo’s request"),
+            "{}: {}",
+            db.backend,
+            k.body
+        );
+        assert!(k.body.contains("more than a decade"), "{}", k.body);
+        for gone in ["Copyright", "comment policy", "About us", "Home"] {
+            assert!(!k.body.contains(gone), "{gone} left in {}", k.body);
+        }
+        assert_eq!(k.wire_service.as_deref(), Some("AP"));
+        assert_eq!(k.dateline.as_deref(), Some("BELGRADE, Serbia"));
+        assert_eq!(
+            k.canonical_url.as_deref(),
+            Some(server.url("/news/kosovo-javelins").as_str()),
+            "the page's canonical link, without tracking parameters"
+        );
+        assert_eq!(
+            by_title(&stories, "Gone story").body,
+            "A teaser for a page that is gone."
+        );
+        assert_eq!(
+            by_title(&stories, "Paywalled story").body,
+            "The teaser of a paywalled story about the harbour in the old town."
+        );
+        for path in ["/news/kosovo-javelins", "/news/gone", "/news/paywall"] {
+            assert_eq!(server.requests(path), 1, "{path}");
+        }
+
+        // The feed changes (a new item), the old items do not: only the new item's page is
+        // fetched, and the stored full text is not overwritten by the teaser.
+        let feed2 = feed.replace(
+            "</channel>",
+            "<item><title>New story</title><link>/news/new</link><guid>k4</guid><description>New teaser.</description></item></channel>",
+        );
+        server.route("/news/new", Route::Status(404));
+        server.route(
+            "/teasers.xml",
+            Route::Doc {
+                content_type: "application/rss+xml",
+                body: feed2.into_bytes(),
+            },
+        );
+        let second = app.run_once().await.expect("second pass");
+        assert_eq!(second.new_stories, 1, "{}: {second:?}", db.backend);
+        assert_eq!(server.requests("/news/kosovo-javelins"), 1);
+        assert_eq!(server.requests("/news/new"), 1);
+        let stories = all_stories(&app).await;
+        let k2 = by_title(&stories, "Kosovo asks for Javelins");
+        assert_eq!(k2.body, k.body);
+        assert_eq!(k2.version, 1, "not a new version");
+        db.cleanup().await;
+    }
+}

@@ -223,6 +223,31 @@ fn extract_inner(html: &str, page_url: Option<&str>) -> Option<Extracted> {
     })
 }
 
+/// Decodes a fetched HTML page: a byte-order mark, then the HTTP charset, then a `<meta>` charset
+/// in the first 4 KiB, then UTF-8 with a windows-1252 fallback.
+pub fn decode_page(bytes: &[u8], http_charset: Option<&str>) -> String {
+    let declared = http_charset
+        .map(str::to_owned)
+        .or_else(|| meta_charset(&bytes[..bytes.len().min(4096)]));
+    crate::parse::decode(bytes, declared.as_deref()).0
+}
+
+/// The charset named by `<meta charset=…>` or `<meta http-equiv … content="…; charset=…">`.
+fn meta_charset(head: &[u8]) -> Option<String> {
+    let lower = head.to_ascii_lowercase();
+    let at = lower.windows(8).position(|w| w == b"charset=")? + 8;
+    let rest = &lower[at..];
+    let rest = rest
+        .strip_prefix(b"\"")
+        .or_else(|| rest.strip_prefix(b"'"))
+        .unwrap_or(rest);
+    let end = rest
+        .iter()
+        .position(|b| !(b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b':' | b'.')))
+        .unwrap_or(rest.len());
+    (end > 0).then(|| String::from_utf8_lossy(&rest[..end]).into_owned())
+}
+
 /// Resolves `href` against `base`; keeps only http(s) results.
 fn resolve(base: Option<&Url>, href: &str) -> Option<String> {
     let href = href.trim();
@@ -323,6 +348,19 @@ fn clean(raw: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pages_are_decoded_by_http_then_meta_charset() {
+        let latin = b"<html><head><meta charset=\"windows-1250\"></head><body>Vu\xe8i\xe6</body>";
+        assert!(decode_page(latin, None).contains("Vučić"));
+        let http = b"<html><head><meta charset=utf-8></head><body>caf\xe9</body>";
+        assert!(decode_page(http, Some("iso-8859-1")).contains("café"));
+        assert!(decode_page("plain ünïcode".as_bytes(), None).contains("ünïcode"));
+        assert_eq!(
+            meta_charset(b"<meta http-equiv=Content-Type content='text/html; charset=ISO-8859-2'>"),
+            Some("iso-8859-2".to_owned())
+        );
+    }
 
     const PAGE: &str = r#"<!DOCTYPE html>
 <html><head>

@@ -138,7 +138,120 @@ pub fn normalize(
         language,
         wire_service,
         dateline: credited.dateline,
+        feed_hash: None,
     })
+}
+
+/// The main text and canonical link of a story's article page (`full_text` feeds), as the
+/// extractor found them.
+#[derive(Debug, Clone, Copy)]
+pub struct Page<'a> {
+    pub text: &'a str,
+    pub canonical_url: Option<&'a str>,
+    /// The address the page was fetched from, after redirects.
+    pub url: &'a str,
+}
+
+/// Fewest words an article page must have to replace a feed's text.
+const PAGE_MIN_WORDS: usize = 40;
+
+/// Applies an article page to its story: the page's text (cleaned by the same credit, dateline
+/// and boilerplate rules, and without the document's `recurring` paragraphs) becomes the body when
+/// it is better than the feed's: clearly longer, and, when the feed had a summary, sharing most of
+/// its words (an error page, a paywall notice or a home page does not). The page's
+/// `<link rel="canonical">` replaces the canonical URL when it is on the same site. Returns true
+/// when the body was replaced.
+pub fn apply_page(
+    story: &mut Story,
+    page: Page<'_>,
+    ctx: &DocContext<'_>,
+    recurring: &[String],
+) -> bool {
+    if let Some(c) = page
+        .canonical_url
+        .filter(|c| same_site(c, page.url))
+        .and_then(|c| canonical::canonical_url(c, &ctx.rules.tracking_params))
+    {
+        story.canonical_url = Some(c);
+    }
+    let boilerplate = ctx.rules.patterns_for(ctx.source);
+    // Pages repeat the headline above the text.
+    let text = nfc(page.text.to_owned());
+    let fold = |t: &str| collapse_ws(t).to_lowercase();
+    let text = match text.split_once("\n\n") {
+        Some((first, rest)) if fold(first) == fold(&story.title) => rest.to_owned(),
+        _ => text,
+    };
+    let credited = credit::credit(&text, &story.authors, &boilerplate);
+    let body: Vec<&str> = credited
+        .body
+        .split("\n\n")
+        .filter(|p| !recurring.iter().any(|r| r == p))
+        .collect();
+    let body = body.join("\n\n");
+    let words = |t: &str| t.split_whitespace().count();
+    let (page_words, feed_words) = (words(&body), words(&story.body));
+    if page_words < PAGE_MIN_WORDS || page_words * 10 < feed_words * 13 {
+        return false;
+    }
+    if feed_words >= 8 && shared_word_share(&story.body, &body) < 0.5 {
+        return false;
+    }
+    story.body = body;
+    if story.wire_service.is_none() {
+        story.wire_service = credited.wire_service;
+    }
+    if story.dateline.is_none() {
+        story.dateline = credited.dateline;
+    }
+    true
+}
+
+/// The share of `summary`'s distinct longer words (four letters and up, case folded) found in
+/// `text`.
+fn shared_word_share(summary: &str, text: &str) -> f64 {
+    let fold = |t: &str| -> std::collections::HashSet<String> {
+        t.split(|c: char| !c.is_alphanumeric())
+            .filter(|w| w.chars().count() >= 4)
+            .map(str::to_lowercase)
+            .collect()
+    };
+    let (a, b) = (fold(summary), fold(text));
+    if a.is_empty() {
+        return 1.0;
+    }
+    a.iter().filter(|w| b.contains(*w)).count() as f64 / a.len() as f64
+}
+
+/// True when two URLs are on one site: the same host, or hosts that share their last two labels
+/// (`www.example.com` and `news.example.com`). A reprint's page that names the wire's page as
+/// canonical is not taken at its word.
+fn same_site(a: &str, b: &str) -> bool {
+    let host = |u: &str| {
+        url::Url::parse(u)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+    };
+    let (Some(a), Some(b)) = (host(a), host(b)) else {
+        return false;
+    };
+    let site = |h: &str| -> String {
+        let labels: Vec<&str> = h.rsplit('.').take(3).collect();
+        // Two labels, or three under a short second level (`co.uk`, `com.au`).
+        let take = if labels.len() == 3 && labels[1].len() <= 3 && labels[0].len() == 2 {
+            3
+        } else {
+            2
+        };
+        labels
+            .iter()
+            .take(take)
+            .rev()
+            .copied()
+            .collect::<Vec<_>>()
+            .join(".")
+    };
+    a == b || site(&a) == site(&b)
 }
 
 /// Unicode NFC, skipping the work when the text already is.
@@ -583,6 +696,24 @@ fn find_ci(hay: &str, needle: &str) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_page_canonical_is_taken_only_on_the_same_site() {
+        assert!(same_site(
+            "https://www.example.com/a",
+            "https://news.example.com/b"
+        ));
+        assert!(same_site("https://www.bbc.co.uk/a", "https://bbc.co.uk/b"));
+        assert!(!same_site(
+            "https://www.bbc.co.uk/a",
+            "https://www.itv.co.uk/b"
+        ));
+        assert!(!same_site(
+            "https://apnews.com/article/x",
+            "https://www.outlet.com/x"
+        ));
+        assert!(!same_site("not a url", "https://www.outlet.com/x"));
+    }
 
     fn check_html(input: &str, expected: &str) {
         assert_eq!(html_to_text(input), expected, "input: {input:?}");

@@ -111,6 +111,26 @@ impl HostBudget {
         }
     }
 
+    /// Books one more request under a slot the caller already holds on `host` (an article page
+    /// fetched by the refresh of a feed on the same host): returns when it may start, after the
+    /// host's spacing and any throttle, and moves the host's next start past it.
+    pub fn next_under_held_slot(&mut self, host: &str, now: DateTime<Utc>) -> DateTime<Utc> {
+        let limits = self.limits(host);
+        let st = self.hosts.entry(host.to_owned()).or_insert(HostState {
+            in_flight: 1,
+            next_start: now,
+            reserved_until: now,
+            throttled_until: None,
+        });
+        let mut at = st.next_start.max(now);
+        if let Some(t) = st.throttled_until.filter(|t| *t > at) {
+            at = t;
+        }
+        st.next_start = at + limits.min_spacing;
+        st.reserved_until = st.reserved_until.max(st.next_start);
+        at
+    }
+
     /// A request to `host` ended.
     pub fn finish(&mut self, host: &str) {
         if let Some(st) = self.hosts.get_mut(host) {
@@ -151,6 +171,20 @@ impl HostBudget {
 mod tests {
     use super::*;
     use crate::config::HostOverride;
+
+    #[test]
+    fn requests_under_a_held_slot_keep_the_spacing() {
+        let mut b = budget();
+        assert_eq!(b.try_start("h", t(0)), Ok(()));
+        let spacing = b.limits("h").min_spacing;
+        let first = b.next_under_held_slot("h", t(0));
+        assert_eq!(first, t(0) + spacing);
+        let second = b.next_under_held_slot("h", t(0));
+        assert_eq!(second, first + spacing);
+        // The held slot is still the only one in flight.
+        b.finish("h");
+        assert!(b.try_start("h", second + spacing).is_ok());
+    }
 
     fn t(ms: i64) -> DateTime<Utc> {
         DateTime::<Utc>::UNIX_EPOCH + Duration::milliseconds(ms)

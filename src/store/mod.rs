@@ -11,6 +11,7 @@ mod sqlite;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use std::collections::HashMap;
 
 use crate::config::{redact_url, DatabaseConfig};
 use crate::model::{Feed, FeedId, Story};
@@ -69,6 +70,8 @@ pub struct NewFeed<'a> {
     pub url: &'a str,
     pub source: &'a str,
     pub is_wire: bool,
+    /// Fetch each new item's article page for its full text.
+    pub full_text: bool,
     pub defined_in: DefinedIn,
 }
 
@@ -130,6 +133,7 @@ pub struct FeedInfo {
     pub url: String,
     pub source: String,
     pub wire: bool,
+    pub full_text: bool,
     pub defined_in: String,
     pub status: String,
     pub last_status: Option<i64>,
@@ -248,14 +252,15 @@ pub(crate) fn attach_tags(stories: &mut [StoredStory], tags: Vec<TagRow>) {
 
 /// Every feed with its source and story count, for `feeds list`.
 const LIST_FEEDS: &str =
-    "SELECT f.id, f.url, s.name AS source, s.is_wire, f.defined_in, f.status, f.last_status,
+    "SELECT f.id, f.url, s.name AS source, s.is_wire, f.full_text, f.defined_in, f.status, f.last_status,
                 f.last_error, f.last_error_message, f.consecutive_errors, f.last_fetched_at,
                 f.next_check_at, f.etag, f.last_modified, f.interval_secs, f.moved_from,
                 (SELECT count(*) FROM stories st WHERE st.feed_id = f.id) AS stories
          FROM feeds f JOIN sources s ON s.id = f.source_id ORDER BY f.id";
 
 /// Claimed feeds with their source, from the claim's `c` CTE.
-const CLAIMED_FEEDS: &str = " SELECT c.id, c.url, c.source_id, s.name AS source, s.is_wire, c.etag,
+const CLAIMED_FEEDS: &str =
+    " SELECT c.id, c.url, c.source_id, s.name AS source, s.is_wire, c.full_text, c.etag,
         c.last_modified, c.body_hash, c.consecutive_errors, c.interval_secs
     FROM c JOIN sources s ON s.id = c.source_id";
 
@@ -375,6 +380,7 @@ impl Store {
                     url: &f.url,
                     source: &f.source,
                     is_wire: f.wire,
+                    full_text: f.full_text,
                     defined_in: DefinedIn::Config,
                 },
                 now,
@@ -455,6 +461,16 @@ impl Store {
             Store::Postgres(_) => Ok(None),
             Store::Sqlite(p) => sqlite::lock_for_daemon(p).map(Some),
         }
+    }
+
+    /// The content hashes of the stories a feed already holds, of those keyed in `keys`: what a
+    /// `full_text` refresh has no need to fetch again.
+    pub async fn story_hashes(
+        &self,
+        feed: FeedId,
+        keys: &[String],
+    ) -> Result<HashMap<String, String>, StoreError> {
+        dispatch!(self, p => story_hashes(p, feed, keys))
     }
 
     /// Stored stories, newest first.

@@ -1,5 +1,6 @@
 //! PostgreSQL implementation of the store (see `mod.rs` for the contract).
 
+use std::collections::HashMap;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -70,9 +71,10 @@ pub(super) async fn upsert_feed(
     let mut tx = p.begin().await?;
     let source = source_id(&mut tx, f.source, f.is_wire, now).await?;
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO feeds (url, source_id, defined_in, next_check_at, created_at)
-         VALUES ($1, $2, $3, $4, $4)
+        "INSERT INTO feeds (url, source_id, defined_in, next_check_at, created_at, full_text)
+         VALUES ($1, $2, $3, $4, $4, $5)
          ON CONFLICT (url) DO UPDATE SET source_id = excluded.source_id,
+             full_text = excluded.full_text,
              defined_in = CASE WHEN excluded.defined_in = 'config' THEN 'config' ELSE feeds.defined_in END,
              status = CASE WHEN feeds.status = 'paused' THEN 'active' ELSE feeds.status END
          RETURNING id",
@@ -81,6 +83,7 @@ pub(super) async fn upsert_feed(
     .bind(source)
     .bind(f.defined_in.as_str())
     .bind(now)
+    .bind(f.full_text)
     .fetch_one(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -99,6 +102,21 @@ pub(super) async fn pause_config_feeds_except(
     .execute(p)
     .await?;
     Ok(())
+}
+
+pub(super) async fn story_hashes(
+    p: &PgPool,
+    feed: FeedId,
+    keys: &[String],
+) -> Result<HashMap<String, String>, StoreError> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT key, content_hash FROM stories WHERE feed_id = $1 AND key = ANY($2)",
+    )
+    .bind(feed.0)
+    .bind(keys)
+    .fetch_all(p)
+    .await?;
+    Ok(rows.into_iter().collect())
 }
 
 pub(super) async fn remove_feed(p: &PgPool, url: &str) -> Result<bool, StoreError> {
@@ -125,6 +143,7 @@ pub(super) async fn list_feeds(p: &PgPool) -> Result<Vec<FeedInfo>, StoreError> 
                 url: r.try_get("url")?,
                 source: r.try_get("source")?,
                 wire: r.try_get("is_wire")?,
+                full_text: r.try_get("full_text")?,
                 defined_in: r.try_get("defined_in")?,
                 status: r.try_get("status")?,
                 last_status: r.try_get::<Option<i32>, _>("last_status")?.map(i64::from),
@@ -151,6 +170,7 @@ fn feed_from_row(r: &sqlx::postgres::PgRow) -> Result<Feed, sqlx::Error> {
         source_id: r.try_get("source_id")?,
         source: r.try_get("source")?,
         is_wire: r.try_get("is_wire")?,
+        full_text: r.try_get("full_text")?,
         etag: r.try_get("etag")?,
         last_modified: r.try_get("last_modified")?,
         body_hash: r.try_get("body_hash")?,

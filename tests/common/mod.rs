@@ -365,6 +365,7 @@ pub fn config(db_url: &str, feeds: &[(&str, &str, bool)]) -> Config {
             url: (*url).to_owned(),
             source: (*source).to_owned(),
             wire: *wire,
+            full_text: false,
         })
         .collect();
     c

@@ -40,7 +40,8 @@ static NOTICE: LazyLock<Regex> = LazyLock::new(|| {
         r"(?ix)^(?:copyright(?-u:\b)|©|\(c\)\s)
           | all\s+rights\s+reserved
           | comment(?:ing|s)?\s+(?:policy|guidelines)
-          | comments?\s+(?:are|is)\s+(?:moderated|closed)",
+          | comments?\s+(?:are|is)\s+(?:moderated|closed)
+          | coment[aá]rios?(?-u:\b).{0,200}moderador",
     )
     .expect("notice regex")
 });
@@ -125,6 +126,80 @@ const STAMP_WORDS: &[&str] = &[
     "october",
     "november",
     "december",
+    // Portuguese, Spanish, French and German dates ("segunda-feira, 22 de janeiro de 2018 às 0:13").
+    "de",
+    "às",
+    "las",
+    "le",
+    "um",
+    "janeiro",
+    "fevereiro",
+    "março",
+    "abril",
+    "maio",
+    "junho",
+    "julho",
+    "agosto",
+    "setembro",
+    "outubro",
+    "novembro",
+    "dezembro",
+    "enero",
+    "febrero",
+    "marzo",
+    "mayo",
+    "junio",
+    "julio",
+    "septiembre",
+    "octubre",
+    "noviembre",
+    "diciembre",
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+    "januar",
+    "februar",
+    "märz",
+    "juni",
+    "juli",
+    "oktober",
+    "dezember",
+    "segunda",
+    "terça",
+    "quarta",
+    "quinta",
+    "sexta",
+    "feira",
+    "sábado",
+    "domingo",
+    "lunes",
+    "martes",
+    "miércoles",
+    "jueves",
+    "viernes",
+    "lundi",
+    "mardi",
+    "mercredi",
+    "jeudi",
+    "vendredi",
+    "samedi",
+    "dimanche",
+    "montag",
+    "dienstag",
+    "mittwoch",
+    "donnerstag",
+    "freitag",
+    "samstag",
+    "sonntag",
     "monday",
     "tuesday",
     "wednesday",
@@ -299,9 +374,105 @@ fn is_timestamp(p: &str) -> bool {
     any_number
 }
 
+/// Page controls and labels that stand alone on a line.
+const CONTROL_WORDS: &[&str] = &[
+    "caption",
+    "close",
+    "tags",
+    "tags:",
+    "share",
+    "share this",
+    "menu",
+    "advertisement",
+    "comments",
+    "print",
+    "email",
+    "expand",
+    "enlarge",
+    "toggle caption",
+    "hide caption",
+    "show caption",
+];
+
+/// A wire byline on its own line: `Robert Burns, AP National Security Writer`.
+static WIRE_BYLINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)^(?:by\s+)?\p{Lu}[\w.’'-]+(?:\s+\p{Lu}[\w.’'-]+){0,3},\s+(?:the\s+)?(?:ap|associated\s+press|reuters|afp)(?:\s+[\w-]+){0,3}\s+(?:writer|correspondent|reporter|editor)$",
+    )
+    .expect("wire byline regex")
+});
+
 /// Whether a paragraph is never story text, wherever it appears.
 fn is_chrome(p: &str) -> bool {
-    is_notice(p) || CAPTION.is_match(p) || is_timestamp(p) || ESCAPED_TAG.is_match(p)
+    is_notice(p)
+        || CAPTION.is_match(p)
+        || is_timestamp(p)
+        || ESCAPED_TAG.is_match(p)
+        || (p.len() <= 20 && CONTROL_WORDS.contains(&p.to_lowercase().as_str()))
+        || (p.len() <= 100 && WIRE_BYLINE.is_match(p))
+}
+
+/// A photo caption's date: `… in Hanoi, Vietnam Wednesday, Nov. 20, 2019.`
+static CAPTION_DATE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday),\s+[a-z]{3,9}\.?\s+\d{1,2},\s+\d{4}",
+    )
+    .expect("caption date regex")
+});
+
+/// Drops a gallery's captions: a paragraph repeated on the page (once per slide) that is dated
+/// like a photo caption. Repeated paragraphs without that mark (a recipe list in a meal plan)
+/// stay.
+fn drop_repeats(paras: &mut Vec<String>) {
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    for p in paras.iter().filter(|p| p.len() > MAX_SEPARATOR_LEN) {
+        *counts.entry(p.as_str()).or_insert(0) += 1;
+    }
+    let captions: Vec<String> = counts
+        .into_iter()
+        .filter(|(p, n)| *n >= 2 && CAPTION_DATE.is_match(p))
+        .map(|(p, _)| p.to_owned())
+        .collect();
+    if !captions.is_empty() {
+        paras.retain(|p| !captions.contains(p));
+    }
+}
+
+/// Longest line that can be a listing's separator (share buttons, "Read more").
+const MAX_SEPARATOR_LEN: usize = 80;
+
+/// A page that is a listing (the article, then teasers of others cut short with an ellipsis, each
+/// set off by the same share-button or "read more" line) keeps only the article: what comes before
+/// the first separator after a substantial paragraph, without the separators.
+fn cut_listing(paras: &mut Vec<String>) {
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    for p in paras.iter().filter(|p| p.len() <= MAX_SEPARATOR_LEN) {
+        *counts.entry(p.as_str()).or_insert(0) += 1;
+    }
+    // Interview questions and product lines repeat too, but end like sentences.
+    let separators: Vec<String> = counts
+        .into_iter()
+        .filter(|(p, n)| *n >= 3 && !p.ends_with(['.', '?', '!', ':']))
+        .map(|(p, _)| p.to_owned())
+        .collect();
+    if separators.is_empty() {
+        return;
+    }
+    // The first separator after something of substance closes the article.
+    let substantial = paras.iter().position(|p| p.len() > MAX_SEPARATOR_LEN * 2);
+    let cut = substantial
+        .and_then(|first| (first + 1..paras.len()).find(|&i| separators.contains(&paras[i])));
+    if let Some(i) = cut {
+        // A listing: what follows is teasers cut short with an ellipsis.
+        let teasers = paras[i..]
+            .iter()
+            .filter(|p| p.ends_with('…') || p.ends_with("..."))
+            .count();
+        if teasers >= 2 {
+            paras.truncate(i);
+            paras.retain(|p| !separators.contains(p));
+        }
+    }
 }
 
 /// Turns the extractor's text into collapsed paragraphs and drops boilerplate ones.
@@ -311,6 +482,8 @@ fn clean(raw: &str) -> String {
         .map(collapse)
         .filter(|p| !p.is_empty() && !is_chrome(p))
         .collect();
+    cut_listing(&mut paras);
+    drop_repeats(&mut paras);
     // Promo chrome in the second half usually opens the page's trailing chrome: cut from there.
     let half = paras.len() / 2;
     if let Some(i) = (half..paras.len()).find(|&i| is_promo(&paras[i])) {
@@ -348,6 +521,55 @@ fn clean(raw: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_listing_keeps_only_the_article_before_the_teasers() {
+        let long = "The council met on Tuesday and voted to rebuild the old bridge over the river, a project that has waited for funding since the floods of two winters ago, when the water rose over the road.";
+        let mut paras: Vec<String> = [
+            long,
+            "Share Facebook Email",
+            "Another story begins here and is cut short before its end …",
+            "Share Facebook Email",
+            "A third story also begins and is cut short…",
+            "Share Facebook Email",
+        ]
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
+        cut_listing(&mut paras);
+        assert_eq!(paras, vec![long.to_owned()]);
+        // Repeated questions in an interview are text, not separators.
+        let q = "What inspired you?".to_owned();
+        let mut interview = vec![
+            q.clone(),
+            long.to_owned(),
+            q.clone(),
+            long.to_owned(),
+            q.clone(),
+        ];
+        let before = interview.clone();
+        cut_listing(&mut interview);
+        assert_eq!(interview, before);
+    }
+
+    #[test]
+    fn gallery_captions_and_page_controls_go_and_repeated_text_stays() {
+        let caption = "The minister, left, and his counterpart shake hands in Hanoi, Vietnam Wednesday, Nov. 20, 2019. The visit is his first.";
+        let recipe = "Chicken salad (1 cup lettuce, 4 oz. cooked chicken, 1 tsp. olive oil, 1 Tbsp. vinegar), 1 cup grapes";
+        let mut paras: Vec<String> = [caption, "Body text.", caption, recipe, recipe]
+            .iter()
+            .map(|p| p.to_string())
+            .collect();
+        drop_repeats(&mut paras);
+        assert_eq!(paras, vec!["Body text.", recipe, recipe]);
+        assert!(is_chrome("Caption"));
+        assert!(is_chrome("Robert Burns, AP National Security Writer"));
+        assert!(!is_chrome("Robert Burns, the poet, wrote in Scots."));
+        assert!(is_chrome("segunda-feira, 22 de janeiro de 2018 às 0:13"));
+        assert!(is_chrome(
+            "Comentários com textos ininteligíveis não serão aprovados pelo moderador."
+        ));
+    }
 
     #[test]
     fn pages_are_decoded_by_http_then_meta_charset() {

@@ -64,6 +64,17 @@ pub enum EvalCommand {
     /// F1, accuracy, the worst pages, pages still holding copyright or comment-policy lines, and
     /// last a JSON line {"precision", "recall", "f1", "pages", "pages_per_second"}.
     Extract { dir: PathBuf },
+    /// Reprint detection on labeled appearances (JSONL, gzipped or not: the format of
+    /// ../shared/data/dedup/README.md), through the daemon's engine with the config's `[dedup]`
+    /// rules, in published order. Prints pairwise P, R, F1, ARI, recall per op, false merges by
+    /// kind, the worst errors, and last a JSON line {"precision", "recall", "f1", "ari",
+    /// "stories", "stories_per_second"}.
+    Dedup {
+        file: PathBuf,
+        /// Write one {"id", "cluster"} line per appearance here.
+        #[arg(long)]
+        predictions: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -219,6 +230,9 @@ async fn dispatch(command: Command, config: Config) -> Result<()> {
         Command::Stories(args) => stories(config, args).await,
         Command::Inspect(args) => inspect(config, args).await,
         Command::Eval(EvalCommand::Extract { dir }) => eval_extract(&dir),
+        Command::Eval(EvalCommand::Dedup { file, predictions }) => {
+            eval_dedup(&config, &file, predictions.as_deref())
+        }
     }
 }
 
@@ -434,6 +448,85 @@ async fn inspect(config: Config, args: InspectArgs) -> Result<()> {
         let shown = crate::store::StoredStory::unstored(s, &args.target, args.source.as_deref());
         writeln!(out, "{}", serde_json::to_string(&shown)?)?;
     }
+    Ok(())
+}
+
+fn eval_dedup(
+    config: &Config,
+    file: &std::path::Path,
+    predictions: Option<&std::path::Path>,
+) -> Result<()> {
+    let r = crate::dedup::eval::evaluate(file, config.dedup.rules())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    if let Some(path) = predictions {
+        let mut w = std::io::BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("{}", path.display()))?,
+        );
+        for p in &r.predictions {
+            writeln!(
+                w,
+                "{}",
+                serde_json::json!({"id": p.id, "cluster": p.cluster})
+            )?;
+        }
+        w.flush()?;
+    }
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "stories {}  precision {:.4}  recall {:.4}  F1 {:.4}  ARI {:.4}",
+        r.stories, r.precision, r.recall, r.f1, r.ari
+    )?;
+    writeln!(
+        out,
+        "{:.0} stories/s normalize+match, {:.0} stories/s match alone (one thread); index {:.0} bytes/story",
+        r.stories_per_second, r.dedup_per_second, r.index_bytes_per_story
+    )?;
+    writeln!(out, "gold pairs kept together, by op:")?;
+    for (op, together, total) in &r.by_op {
+        writeln!(
+            out,
+            "  {op:<16} {together:>6} / {total:<6} {:.4}",
+            *together as f64 / (*total).max(1) as f64
+        )?;
+    }
+    writeln!(out, "false-merge pairs by hard-negative kind:")?;
+    for (kind, n) in &r.false_by_kind {
+        writeln!(out, "  {kind:<16} {n}")?;
+    }
+    writeln!(out, "wrongly merged (worst first):")?;
+    for e in r.wrongly_merged.iter().take(15) {
+        writeln!(
+            out,
+            "  {:>4} pairs  {} {:?}  +  {} {:?}  [{}]",
+            e.pairs,
+            e.a.0,
+            e.a.1,
+            e.b.0,
+            e.b.1,
+            e.kind.as_deref().unwrap_or("none")
+        )?;
+    }
+    writeln!(out, "missed (worst first):")?;
+    for e in r.missed.iter().take(15) {
+        writeln!(
+            out,
+            "  {:>4} pairs  {} {:?}  /  {} {:?}",
+            e.pairs, e.a.0, e.a.1, e.b.0, e.b.1
+        )?;
+    }
+    writeln!(
+        out,
+        "{}",
+        serde_json::json!({
+            "precision": r.precision,
+            "recall": r.recall,
+            "f1": r.f1,
+            "ari": r.ari,
+            "stories": r.stories,
+            "stories_per_second": r.stories_per_second,
+        })
+    )?;
     Ok(())
 }
 

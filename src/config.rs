@@ -30,6 +30,8 @@ pub struct Config {
     pub normalize: NormalizeConfig,
     /// How the daemon runs.
     pub daemon: DaemonConfig,
+    /// How reprints and updates are recognised.
+    pub dedup: DedupConfig,
     /// The feeds to poll, synced into the `feeds` table at start.
     pub feeds: Vec<FeedConfig>,
 }
@@ -284,6 +286,45 @@ impl Default for DaemonConfig {
     }
 }
 
+/// `[dedup]`
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(default)]
+pub struct DedupConfig {
+    /// Stories published further apart than this are never the same story.
+    pub window_hours: u64,
+    /// Share of the shorter text's shingles that must be found in the longer one (0 to 1), when
+    /// the shorter text's figures are also in the longer one.
+    pub min_containment: f64,
+    /// Share that is enough on its own, whatever the figures (an update that edits a figure).
+    pub strong_containment: f64,
+    /// Fewest shared shingles for any match: short texts need stronger evidence.
+    pub min_shared: usize,
+}
+
+impl Default for DedupConfig {
+    fn default() -> Self {
+        let d = crate::dedup::MatchRules::default();
+        Self {
+            window_hours: (d.window_secs / 3600) as u64,
+            min_containment: d.min_containment,
+            strong_containment: d.strong_containment,
+            min_shared: d.min_shared,
+        }
+    }
+}
+
+impl DedupConfig {
+    /// The engine's rules.
+    pub fn rules(&self) -> crate::dedup::MatchRules {
+        crate::dedup::MatchRules {
+            window_secs: (self.window_hours.min(MAX_SECS / 3600) * 3600) as i64,
+            min_containment: self.min_containment,
+            strong_containment: self.strong_containment,
+            min_shared: self.min_shared,
+        }
+    }
+}
+
 /// One `[[feeds]]` entry.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 pub struct FeedConfig {
@@ -387,6 +428,21 @@ impl Config {
     /// Checks every value; returns all problems together.
     pub fn validate(&self, origin: &str) -> Result<(), ConfigErrors> {
         let mut p = Vec::new();
+        let d = &self.dedup;
+        if d.window_hours == 0 || d.window_hours > MAX_SECS / 3600 {
+            p.push("dedup.window_hours: must be between 1 and 8784 (a year)".to_owned());
+        }
+        if !(d.min_containment > 0.0 && d.min_containment <= 1.0) {
+            p.push("dedup.min_containment: must be above 0 and at most 1".to_owned());
+        }
+        if !(d.strong_containment >= d.min_containment && d.strong_containment <= 1.0) {
+            p.push(
+                "dedup.strong_containment: must be between dedup.min_containment and 1".to_owned(),
+            );
+        }
+        if d.min_shared == 0 {
+            p.push("dedup.min_shared: must be at least 1".to_owned());
+        }
         let db = &self.database.url;
         if !(db.starts_with("postgres://")
             || db.starts_with("postgresql://")

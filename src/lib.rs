@@ -9,6 +9,7 @@
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod dedup;
 pub mod extract;
 pub mod fetch;
 pub mod model;

@@ -154,7 +154,7 @@ pub fn has_boilerplate_line(text: &str) -> bool {
         .any(|l| !l.is_empty() && l.len() <= 400 && BOILERPLATE.is_match(l))
 }
 
-fn read_gz(path: &Path) -> Result<String, String> {
+pub(crate) fn read_gz(path: &Path) -> Result<String, String> {
     let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut bytes = Vec::new();
     flate2::read::GzDecoder::new(file)

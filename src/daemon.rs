@@ -16,12 +16,14 @@ use tokio::task::JoinSet;
 use tracing::{debug, error, info, info_span, warn, Instrument};
 
 use crate::config::Config;
+use crate::dedup::Matcher;
 use crate::fetch::{FetchError, FetchOutcome, Fetcher, Validators};
 use crate::model::{rfc3339, Feed, FeedId};
+use crate::normalize::credit::wire_in_credit;
 use crate::normalize::{apply_page, normalize_document, DocContext, Page, Rules};
 use crate::parse;
 use crate::schedule::{self, Hints, HostBudget, SchedulePolicy};
-use crate::store::{Claim, FeedUpdate, Store, StoreError};
+use crate::store::{Claim, FeedUpdate, Incoming, Store, StoreError};
 
 /// Why the app could not start.
 #[derive(Debug, thiserror::Error)]
@@ -92,6 +94,8 @@ struct Inner {
     rules: Rules,
     /// This process's name on the leases it takes.
     owner: String,
+    /// Reprint detection over recent stories (shared with other daemons through the database).
+    matcher: Matcher,
 }
 
 /// The wirefeed application: config, database and HTTP client, cheap to clone.
@@ -129,6 +133,10 @@ impl App {
         let policy = SchedulePolicy::from(&config.schedule);
         let hosts = Mutex::new(HostBudget::new(&config.politeness));
         let rules = Rules::new(&config.normalize);
+        let matcher = Matcher::new(config.dedup.rules());
+        let since = Utc::now() - chrono::Duration::seconds(2 * matcher.rules().window_secs);
+        let loaded = store.load_matcher(&matcher, since).await?;
+        info!(stories = loaded, "reprint index loaded");
         let owner = format!(
             "{}:{}:{:08x}",
             std::env::var("HOSTNAME").unwrap_or_else(|_| "wirefeed".to_owned()),
@@ -144,6 +152,7 @@ impl App {
                 hosts,
                 rules,
                 owner,
+                matcher,
             }),
         })
     }
@@ -402,6 +411,7 @@ impl App {
             }
             if last_prune.elapsed() >= Duration::from_secs(60) {
                 self.hosts().prune(Utc::now());
+                self.evict_old_stories();
                 last_prune = Instant::now();
             }
         }
@@ -438,6 +448,12 @@ impl App {
         }
         self.flush(&mut pending).await;
         info!("stopped");
+    }
+
+    /// Drops stories from the reprint index once no new story can be in their window.
+    fn evict_old_stories(&self) {
+        let m = &self.inner.matcher;
+        m.evict_before(Utc::now().timestamp() - 2 * m.rules().window_secs);
     }
 
     /// How long to sleep before claiming again: until the next feed can be claimed, at most a
@@ -646,9 +662,23 @@ impl App {
                 started: true,
             };
         }
+        let incoming: Vec<Incoming> = stories
+            .into_iter()
+            .map(|story| {
+                let fingerprint = crate::dedup::fingerprint(&story.body);
+                let wire_copy = feed.is_wire
+                    || (story.wire_service.is_some()
+                        && story.wire_service.as_deref() == wire_in_credit(&feed.source));
+                Incoming {
+                    story,
+                    fingerprint,
+                    wire_copy,
+                }
+            })
+            .collect();
         match inner
             .store
-            .record_refresh(&inner.owner, &update, &stories)
+            .record_refresh(&inner.owner, &update, &incoming, &inner.matcher)
             .await
         {
             Ok(w) => {

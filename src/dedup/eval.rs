@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use feed_rs::model::{Entry, Link, Text};
 use serde::Deserialize;
 
-use super::{fingerprint, Index, MatchRules};
+use super::{fingerprint, Arrival, MatchRules, Matcher, Placement};
 use crate::normalize::{credit, normalize, DocContext, Rules};
 use crate::parse::ParsedEntry;
 
@@ -157,7 +157,7 @@ pub fn evaluate(path: &Path, rules: MatchRules) -> Result<Report, String> {
     visible.sort_by(|a, b| a.published.cmp(&b.published));
 
     let norm_rules = Rules::default();
-    let mut index = Index::new(rules);
+    let matcher = Matcher::new(rules);
     let mut predictions = Vec::with_capacity(visible.len());
     let mut titles: HashMap<String, String> = HashMap::new();
     let (mut total, mut dedup_time) = (Duration::ZERO, Duration::ZERO);
@@ -180,8 +180,15 @@ pub fn evaluate(path: &Path, rules: MatchRules) -> Result<Report, String> {
             .map_or(0, |t| t.timestamp());
         let d = Instant::now();
         let fp = fingerprint(body);
-        let cluster = index.find(&fp, at).map_or(story_id, |m| m.cluster);
-        index.insert(story_id, cluster, at, fp);
+        let placed = matcher.place(&[Arrival {
+            at,
+            fingerprint: &fp,
+        }]);
+        let cluster = match placed.first() {
+            Some(Placement::Existing(c)) => *c,
+            _ => story_id,
+        };
+        matcher.commit(vec![(story_id, cluster, at, fp)], story_id);
         let end = Instant::now();
         dedup_time += end - d;
         total += end - start;
@@ -191,7 +198,7 @@ pub fn evaluate(path: &Path, rules: MatchRules) -> Result<Report, String> {
         });
         titles.insert(v.id.clone(), v.title.clone());
     }
-    let index_bytes_per_story = index.heap_bytes() as f64 / index.len().max(1) as f64;
+    let index_bytes_per_story = matcher.heap_bytes() as f64 / matcher.len().max(1) as f64;
     let mut report = score(&predictions, &gold, &titles);
     report.stories = visible.len();
     report.stories_per_second = visible.len() as f64 / total.as_secs_f64().max(1e-9);

@@ -13,6 +13,8 @@
 pub mod eval;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Mutex;
 
 /// Words per shingle.
 const SHINGLE_WORDS: usize = 4;
@@ -683,6 +685,132 @@ impl Index {
     }
 }
 
+/// Where a new story goes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Placement {
+    /// Into a stored cluster.
+    Existing(i64),
+    /// Into the `n`th cluster this batch creates (numbered from 0 in batch order).
+    New(usize),
+}
+
+/// One new story of a batch, as the matcher sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct Arrival<'a> {
+    /// Unix seconds of its publication (or first sighting).
+    pub at: i64,
+    pub fingerprint: &'a Fingerprint,
+}
+
+/// The daemon's shared matcher: the index of recent fingerprints and how far it has caught up
+/// with the database (the highest story id it has seen). The store places each batch of new
+/// stories while holding the database's cluster lock, and commits them to the index only after
+/// its transaction committed, so the index never holds a story the database does not.
+#[derive(Debug)]
+pub struct Matcher {
+    rules: MatchRules,
+    index: Mutex<Index>,
+    synced: AtomicI64,
+}
+
+impl Matcher {
+    pub fn new(rules: MatchRules) -> Matcher {
+        Matcher {
+            rules,
+            index: Mutex::new(Index::new(rules)),
+            synced: AtomicI64::new(0),
+        }
+    }
+
+    pub fn rules(&self) -> MatchRules {
+        self.rules
+    }
+
+    fn index(&self) -> std::sync::MutexGuard<'_, Index> {
+        // The index holds no invariant a panic halfway could break for readers.
+        self.index
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The highest story id the index has caught up with.
+    pub fn synced(&self) -> i64 {
+        self.synced.load(Ordering::Acquire)
+    }
+
+    /// Stories held.
+    pub fn len(&self) -> usize {
+        self.index().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Adds stored stories (story, cluster, at, serialized fingerprint) and records that the
+    /// index has caught up to `upto`. Unreadable fingerprints are skipped.
+    pub fn load<'a>(&self, rows: impl IntoIterator<Item = (i64, i64, i64, &'a [u8])>, upto: i64) {
+        let mut idx = self.index();
+        for (story, cluster, at, bytes) in rows {
+            if let Some(fp) = Fingerprint::from_bytes(bytes) {
+                idx.insert(story, cluster, at, fp);
+            }
+        }
+        self.synced.fetch_max(upto, Ordering::AcqRel);
+    }
+
+    /// Places a batch of new stories, in the order given: each is matched against the index and
+    /// against the batch's earlier stories, and joins the best match's cluster, or starts one.
+    /// Changes nothing: see [`Matcher::commit`].
+    pub fn place(&self, batch: &[Arrival<'_>]) -> Vec<Placement> {
+        let idx = self.index();
+        let mut local = Index::new(self.rules);
+        let mut new_clusters = 0usize;
+        let mut out = Vec::with_capacity(batch.len());
+        for (i, a) in batch.iter().enumerate() {
+            let stored = idx.find(a.fingerprint, a.at);
+            // Batch clusters carry negative ids: -(n + 1) for the nth new one.
+            let earlier = local.find(a.fingerprint, a.at);
+            let best = match (stored, earlier) {
+                (Some(s), Some(e)) if e.containment > s.containment => Some(e),
+                (Some(s), _) => Some(s),
+                (None, e) => e,
+            };
+            let (placement, label) = match best {
+                Some(m) if m.cluster < 0 => (Placement::New((-m.cluster - 1) as usize), m.cluster),
+                Some(m) => (Placement::Existing(m.cluster), m.cluster),
+                None => {
+                    new_clusters += 1;
+                    (Placement::New(new_clusters - 1), -(new_clusters as i64))
+                }
+            };
+            local.insert(i as i64, label, a.at, a.fingerprint.clone());
+            out.push(placement);
+        }
+        out
+    }
+
+    /// Adds a committed batch (story, cluster, at, fingerprint) to the index; `upto` is the
+    /// highest story id the database held when the batch committed under the lock.
+    pub fn commit(&self, stories: Vec<(i64, i64, i64, Fingerprint)>, upto: i64) {
+        let mut idx = self.index();
+        for (story, cluster, at, fp) in stories {
+            idx.insert(story, cluster, at, fp);
+        }
+        self.synced.fetch_max(upto, Ordering::AcqRel);
+    }
+
+    /// Drops stories published before `t` (unix seconds).
+    pub fn evict_before(&self, t: i64) {
+        self.index().evict_before(t);
+    }
+
+    /// Heap bytes the index holds (see [`Index::heap_bytes`]).
+    pub fn heap_bytes(&self) -> usize {
+        self.index().heap_bytes()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -760,6 +888,46 @@ mod tests {
             Fingerprint::from_bytes(&[1, 0, 0, 0, 5, 0, 0, 0, 1, 2, 3, 4]),
             None
         );
+    }
+
+    #[test]
+    fn a_batch_is_placed_against_the_index_and_its_own_earlier_stories() {
+        let m = Matcher::new(MatchRules::default());
+        let original = fingerprint(&story(&[LEDE, MORE, END]));
+        m.commit(vec![(1, 10, 0, original)], 1);
+        let reprint = fingerprint(&story(&[LEDE, MORE]));
+        let other = fingerprint(&story(&[
+            "Floods closed the main road between the two towns on Sunday after three days of heavy rain across the valley.",
+            "Officials said repairs would take a week and asked drivers to use the mountain pass instead.",
+        ]));
+        let other_again = fingerprint(&story(&[
+            "Floods closed the main road between the two towns on Sunday after three days of heavy rain across the valley.",
+        ]));
+        let placed = m.place(&[
+            Arrival {
+                at: 60,
+                fingerprint: &reprint,
+            },
+            Arrival {
+                at: 60,
+                fingerprint: &other,
+            },
+            Arrival {
+                at: 90,
+                fingerprint: &other_again,
+            },
+        ]);
+        assert_eq!(
+            placed,
+            vec![
+                Placement::Existing(10),
+                Placement::New(0),
+                Placement::New(0)
+            ]
+        );
+        // Placing changed nothing.
+        assert_eq!(m.len(), 1);
+        assert_eq!(m.synced(), 1);
     }
 
     #[test]

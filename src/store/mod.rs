@@ -14,6 +14,7 @@ use serde::Serialize;
 use std::collections::HashMap;
 
 use crate::config::{redact_url, DatabaseConfig};
+use crate::dedup::{Arrival, Fingerprint, Matcher, Placement};
 use crate::model::{Feed, FeedId, Story};
 
 /// A database failure.
@@ -280,7 +281,7 @@ const DELETE_ORPHAN_CLUSTERS: &str = "DELETE FROM clusters WHERE origin_story_id
 const INSERT_STORIES: &str =
     "INSERT INTO stories (feed_id, source_id, key, url, canonical_url, title, body, body_html, authors, published_at,
                 updated_at, language, wire_service, dateline, content_hash, first_seen_at,
-                last_changed_at) ";
+                last_changed_at, fingerprint, wire_copy) ";
 
 /// The tail of the story upsert: a row changes (and its version rises) only when its content hash does.
 const ON_STORY_CONFLICT: &str = " ON CONFLICT (feed_id, key) DO UPDATE SET url = excluded.url,
@@ -289,12 +290,124 @@ const ON_STORY_CONFLICT: &str = " ON CONFLICT (feed_id, key) DO UPDATE SET url =
                 published_at = excluded.published_at, updated_at = excluded.updated_at,
                 language = excluded.language, wire_service = excluded.wire_service,
                 dateline = excluded.dateline, content_hash = excluded.content_hash,
-                last_changed_at = excluded.last_changed_at, version = stories.version + 1
+                last_changed_at = excluded.last_changed_at, fingerprint = excluded.fingerprint,
+                wire_copy = stories.wire_copy OR excluded.wire_copy, version = stories.version + 1
              WHERE stories.content_hash <> excluded.content_hash
-             RETURNING version";
+             RETURNING id, version, feed_id, key";
 
 /// How many rows of the fetch log are kept per feed (a ring: slot = fetch_count % this).
 pub const FETCH_LOG_PER_FEED: i64 = 50;
+
+/// A story to store, with what reprint detection needs.
+#[derive(Debug, Clone)]
+pub struct Incoming {
+    pub story: Story,
+    /// The fingerprint of its matching body.
+    pub fingerprint: Fingerprint,
+    /// The wire service's own copy (from a wire feed, or credited to its own source): preferred
+    /// as its cluster's origin.
+    pub wire_copy: bool,
+}
+
+/// Unix seconds of a story's instant for matching: its publication, else now.
+fn matching_instant(s: &Story, now: DateTime<Utc>) -> i64 {
+    s.published.unwrap_or(now).timestamp()
+}
+
+/// Where each new story of a refresh goes: `new` holds (story id, index into the refresh's
+/// stories) in matching order (published order, then document order).
+fn place_new(
+    matcher: &Matcher,
+    incoming: &[Incoming],
+    new: &mut [(i64, usize)],
+    now: DateTime<Utc>,
+) -> Vec<Placement> {
+    new.sort_by_key(|(id, i)| (matching_instant(&incoming[*i].story, now), *id));
+    let arrivals: Vec<Arrival<'_>> = new
+        .iter()
+        .map(|(_, i)| Arrival {
+            at: matching_instant(&incoming[*i].story, now),
+            fingerprint: &incoming[*i].fingerprint,
+        })
+        .collect();
+    matcher.place(&arrivals)
+}
+
+/// Which row each story of a refresh is written to: its own feed's, or, when another feed of
+/// the same source already stored it (same canonical URL), that story's.
+struct Targets {
+    feed_id: i64,
+    /// Canonical URL → (feed id, key, url) of the story stored through another feed.
+    elsewhere: HashMap<String, (i64, String, Option<String>)>,
+}
+
+impl Targets {
+    fn redirect(&self, s: &Story) -> Option<&(i64, String, Option<String>)> {
+        s.canonical_url.as_ref().and_then(|u| self.elsewhere.get(u))
+    }
+
+    /// (feed id, key, url) of the row a story is written to.
+    fn of<'a>(&'a self, s: &'a Story) -> (i64, &'a str, Option<&'a str>) {
+        match self.redirect(s) {
+            Some((f, k, u)) => (*f, k.as_str(), u.as_deref()),
+            None => (self.feed_id, s.key.as_str(), s.url.as_deref()),
+        }
+    }
+
+    /// The content hash of a story as its row will hold it: a story written to another feed's
+    /// row keeps that row's key and link, so only a change of content makes a new version.
+    fn hash(&self, s: &Story) -> String {
+        match self.redirect(s) {
+            Some((_, k, u)) => {
+                let mut moved = s.clone();
+                moved.key = k.clone();
+                moved.url = u.clone();
+                moved.content_hash()
+            }
+            None => s.content_hash(),
+        }
+    }
+
+    /// (feed id, key) → index into the refresh's stories, for a chunk starting at `base`.
+    fn positions<'a>(
+        &'a self,
+        chunk: &'a [Incoming],
+        base: usize,
+    ) -> HashMap<(i64, &'a str), usize> {
+        chunk
+            .iter()
+            .enumerate()
+            .map(|(j, inc)| {
+                let (f, k, _) = self.of(&inc.story);
+                ((f, k), base + j)
+            })
+            .collect()
+    }
+}
+
+/// Clusters whose members changed get their origin (the wire's own copy if any, else the
+/// earliest appearance), size and time span recomputed; `{ids}` is replaced by the backend's
+/// list expression.
+const RECOMPUTE_CLUSTERS: &str = "UPDATE clusters SET
+    origin_story_id = (SELECT s.id FROM stories s WHERE s.cluster_id = clusters.id
+        ORDER BY s.wire_copy DESC, coalesce(s.published_at, s.first_seen_at), s.id LIMIT 1),
+    size = (SELECT count(*) FROM stories s WHERE s.cluster_id = clusters.id),
+    first_seen_at = (SELECT min(coalesce(s.published_at, s.first_seen_at)) FROM stories s
+        WHERE s.cluster_id = clusters.id),
+    last_seen_at = (SELECT max(coalesce(s.published_at, s.first_seen_at)) FROM stories s
+        WHERE s.cluster_id = clusters.id)
+    WHERE id IN {ids}";
+
+/// Members of changed clusters: a reprint is any member that is not the origin.
+const MARK_REPRINTS: &str = "UPDATE stories SET is_reprint = (id <> (SELECT c.origin_story_id
+        FROM clusters c WHERE c.id = stories.cluster_id))
+    WHERE cluster_id IN {ids}";
+
+/// Stories the matcher has not seen yet, oldest id first.
+const UNSYNCED_FINGERPRINTS: &str =
+    "SELECT id, cluster_id, coalesce(published_at, first_seen_at) AS t, fingerprint
+    FROM stories WHERE id > {after} AND cluster_id IS NOT NULL AND fingerprint IS NOT NULL
+    ORDER BY id";
 
 /// A connection pool to one of the two databases.
 #[derive(Clone)]
@@ -431,13 +544,30 @@ impl Store {
     /// Writes one refresh that brought stories: the stories, clusters for new ones, the feed's
     /// state and its fetch log line, in one transaction. The feed state is written only while
     /// `owner` still holds the feed's lease.
+    ///
+    /// New stories are placed in reprint clusters by `matcher` while the transaction holds the
+    /// database's cluster lock (PostgreSQL: an advisory lock, so daemons sharing the database
+    /// place stories one refresh at a time; SQLite: its single writer), after the matcher caught
+    /// up with stories other daemons stored. A story whose canonical URL another feed of the same
+    /// source already stored is that story, updated in place.
     pub async fn record_refresh(
         &self,
         owner: &str,
         update: &FeedUpdate,
-        stories: &[Story],
+        stories: &[Incoming],
+        matcher: &Matcher,
     ) -> Result<Written, StoreError> {
-        dispatch!(self, p => record_refresh(p, owner, update, stories))
+        dispatch!(self, p => record_refresh(p, owner, update, stories, matcher))
+    }
+
+    /// Loads the fingerprints of stories first seen since `since` into `matcher`, and marks it
+    /// caught up with every story stored so far: what a starting daemon matches against.
+    pub async fn load_matcher(
+        &self,
+        matcher: &Matcher,
+        since: DateTime<Utc>,
+    ) -> Result<usize, StoreError> {
+        dispatch!(self, p => load_matcher(p, matcher, since))
     }
 
     /// Writes the state of many refreshes that brought no stories (304s, errors), in one

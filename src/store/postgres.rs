@@ -9,10 +9,12 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
 use sqlx::{PgPool, QueryBuilder, Row};
 
 use super::{
-    attach_tags, Claim, FeedInfo, FeedUpdate, NewFeed, StoreError, StoredStory, StoryQuery, TagRow,
-    Written,
+    attach_tags, matching_instant, place_new, Claim, FeedInfo, FeedUpdate, Incoming, NewFeed,
+    StoreError, StoredStory, StoryQuery, TagRow, Targets, Written,
 };
-use crate::model::{rfc3339, rfc3339_opt, Feed, FeedId, Story};
+use crate::dedup::Matcher;
+use crate::dedup::Placement;
+use crate::model::{rfc3339, rfc3339_opt, Feed, FeedId};
 
 /// Rows per multi-row INSERT: 17 binds a row stays far below PostgreSQL's 65,535-bind limit.
 const BATCH_ROWS: usize = 1000;
@@ -363,40 +365,150 @@ pub(super) async fn record_updates(
     Ok(())
 }
 
+/// The advisory lock every story write takes first, so daemons sharing the database place new
+/// stories in clusters one refresh at a time (and story ids grow in commit order).
+const CLUSTER_LOCK: i64 = 0x7769_7265_6665_6564; // "wirefeed"
+
+/// Brings the matcher up to date with stories other daemons stored (call under the lock).
+async fn sync_matcher(tx: &mut sqlx::PgConnection, matcher: &Matcher) -> Result<(), sqlx::Error> {
+    let sql = super::UNSYNCED_FINGERPRINTS.replace("{after}", "$1");
+    let rows = sqlx::query(&sql)
+        .bind(matcher.synced())
+        .fetch_all(&mut *tx)
+        .await?;
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut loaded = Vec::with_capacity(rows.len());
+    let mut upto = matcher.synced();
+    for r in &rows {
+        let id: i64 = r.try_get("id")?;
+        let cluster: i64 = r.try_get("cluster_id")?;
+        let t: DateTime<Utc> = r.try_get("t")?;
+        let fp: Vec<u8> = r.try_get("fingerprint")?;
+        upto = upto.max(id);
+        loaded.push((id, cluster, t.timestamp(), fp));
+    }
+    matcher.load(
+        loaded.iter().map(|(i, c, t, f)| (*i, *c, *t, f.as_slice())),
+        upto,
+    );
+    Ok(())
+}
+
+pub(super) async fn load_matcher(
+    p: &PgPool,
+    matcher: &Matcher,
+    since: DateTime<Utc>,
+) -> Result<usize, StoreError> {
+    let max: Option<i64> = sqlx::query_scalar("SELECT max(id) FROM stories")
+        .fetch_one(p)
+        .await?;
+    let rows = sqlx::query(
+        "SELECT id, cluster_id, coalesce(published_at, first_seen_at) AS t, fingerprint
+         FROM stories WHERE first_seen_at >= $1 AND cluster_id IS NOT NULL
+           AND fingerprint IS NOT NULL",
+    )
+    .bind(since)
+    .fetch_all(p)
+    .await?;
+    let mut loaded = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let t: DateTime<Utc> = r.try_get("t")?;
+        let fp: Vec<u8> = r.try_get("fingerprint")?;
+        loaded.push((
+            r.try_get::<i64, _>("id")?,
+            r.try_get::<i64, _>("cluster_id")?,
+            t.timestamp(),
+            fp,
+        ));
+    }
+    matcher.load(
+        loaded.iter().map(|(i, c, t, f)| (*i, *c, *t, f.as_slice())),
+        max.unwrap_or(0),
+    );
+    Ok(loaded.len())
+}
+
 pub(super) async fn record_refresh(
     p: &PgPool,
     owner: &str,
     update: &FeedUpdate,
-    stories: &[Story],
+    stories: &[Incoming],
+    matcher: &Matcher,
 ) -> Result<Written, StoreError> {
     let mut tx = p.begin().await?;
     let mut written = Written::default();
     let feed_id = update.feed_id.0;
     let source_id = update.source_id;
-    let hashes: Vec<String> = stories.iter().map(|s| s.content_hash()).collect();
-    for (chunk, chunk_hashes) in stories.chunks(BATCH_ROWS).zip(hashes.chunks(BATCH_ROWS)) {
-        let rows = || chunk.iter().zip(chunk_hashes);
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(CLUSTER_LOCK)
+        .execute(&mut *tx)
+        .await?;
+    sync_matcher(&mut tx, matcher).await?;
+
+    // The same item reached through another feed of the same source (by canonical URL) is that
+    // story: write to its row.
+    let urls: Vec<&str> = stories
+        .iter()
+        .filter_map(|i| i.story.canonical_url.as_deref())
+        .collect();
+    let elsewhere: HashMap<String, (i64, String, Option<String>)> = if urls.is_empty() {
+        HashMap::new()
+    } else {
+        sqlx::query_as::<_, (String, i64, String, Option<String>)>(
+            "SELECT DISTINCT ON (s.canonical_url) s.canonical_url, s.feed_id, s.key, s.url
+             FROM stories s
+             WHERE s.source_id = $1 AND s.feed_id <> $2 AND s.canonical_url = ANY($3)
+               AND NOT EXISTS (SELECT 1 FROM stories t
+                               WHERE t.feed_id = $2 AND t.canonical_url = s.canonical_url)
+             ORDER BY s.canonical_url, s.id",
+        )
+        .bind(source_id)
+        .bind(feed_id)
+        .bind(&urls)
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .map(|(c, f, k, u)| (c, (f, k, u)))
+        .collect()
+    };
+    let targets = Targets { feed_id, elsewhere };
+
+    let hashes: Vec<String> = stories.iter().map(|i| targets.hash(&i.story)).collect();
+    let prints: Vec<Vec<u8>> = stories.iter().map(|i| i.fingerprint.to_bytes()).collect();
+    let mut new: Vec<(i64, usize)> = Vec::new();
+    for (c, chunk) in stories.chunks(BATCH_ROWS).enumerate() {
+        let base = c * BATCH_ROWS;
+        let rows = || {
+            chunk
+                .iter()
+                .enumerate()
+                .map(|(j, inc)| (base + j, inc, targets.of(&inc.story)))
+        };
         // Keep the text a changed story had before, with its version number.
-        let mut qb = QueryBuilder::new("WITH n(key, hash) AS (");
-        qb.push_values(rows(), |mut b, (s, h)| {
-            b.push_bind(&s.key).push_bind(h);
+        let mut qb = QueryBuilder::new("WITH n(feed_id, key, hash) AS (");
+        qb.push_values(rows(), |mut b, (i, _, (f, k, _))| {
+            b.push_bind(f).push_bind(k).push_bind(&hashes[i]);
         });
         qb.push(
             ") INSERT INTO story_versions (story_id, version, title, body, content_hash, replaced_at)
              SELECT s.id, s.version, s.title, s.body, s.content_hash, ",
         );
         qb.push_bind(update.now);
-        qb.push(" FROM stories s JOIN n ON s.key = n.key WHERE s.feed_id = ");
-        qb.push_bind(feed_id);
-        qb.push(" AND s.content_hash <> n.hash ON CONFLICT DO NOTHING");
+        qb.push(
+            " FROM stories s JOIN n ON s.feed_id = n.feed_id AND s.key = n.key
+             WHERE s.content_hash <> n.hash ON CONFLICT DO NOTHING",
+        );
         qb.build().execute(&mut *tx).await?;
 
         let mut qb = QueryBuilder::new(super::INSERT_STORIES);
-        qb.push_values(rows(), |mut b, (s, h)| {
-            b.push_bind(feed_id)
+        qb.push_values(rows(), |mut b, (i, inc, (f, k, url))| {
+            let s = &inc.story;
+            b.push_bind(f)
                 .push_bind(source_id)
-                .push_bind(&s.key)
-                .push_bind(&s.url)
+                .push_bind(k)
+                .push_bind(url)
                 .push_bind(&s.canonical_url)
                 .push_bind(&s.title)
                 .push_bind(&s.body)
@@ -407,39 +519,113 @@ pub(super) async fn record_refresh(
                 .push_bind(&s.language)
                 .push_bind(&s.wire_service)
                 .push_bind(&s.dateline)
-                .push_bind(h)
+                .push_bind(&hashes[i])
                 .push_bind(update.now)
-                .push_bind(update.now);
+                .push_bind(update.now)
+                .push_bind(&prints[i])
+                .push_bind(inc.wire_copy);
         });
         qb.push(super::ON_STORY_CONFLICT);
-        let versions: Vec<i32> = qb.build_query_scalar().fetch_all(&mut *tx).await?;
-        for v in versions {
-            if v == 1 {
+        let rows: Vec<(i64, i32, i64, String)> = qb.build_query_as().fetch_all(&mut *tx).await?;
+        let position = targets.positions(chunk, base);
+        for (id, version, f, k) in rows {
+            if version == 1 {
                 written.new_stories += 1;
+                if let Some(i) = position.get(&(f, k.as_str())) {
+                    new.push((id, *i));
+                }
             } else {
                 written.updated_stories += 1;
             }
         }
     }
-    if written.new_stories > 0 {
-        // Each new story starts as a cluster of one, with itself as origin.
-        sqlx::query(
-            "WITH s AS (
-                 SELECT id, coalesce(published_at, first_seen_at) AS t FROM stories
-                 WHERE feed_id = $1 AND cluster_id IS NULL),
-             c AS (
-                 INSERT INTO clusters (origin_story_id, first_seen_at, last_seen_at, size)
-                 SELECT id, t, t, 1 FROM s RETURNING id, origin_story_id)
-             UPDATE stories SET cluster_id = c.id FROM c WHERE stories.id = c.origin_story_id",
-        )
-        .bind(feed_id)
-        .execute(&mut *tx)
+    let placed = if new.is_empty() {
+        Vec::new()
+    } else {
+        place_in_clusters(&mut tx, stories, &mut new, matcher, update.now).await?
+    };
+    let n = i64::try_from(written.new_stories).unwrap_or(i64::MAX);
+    write_updates(&mut tx, owner, std::slice::from_ref(update), &[n]).await?;
+    let upto: i64 = sqlx::query_scalar("SELECT coalesce(max(id), 0) FROM stories")
+        .fetch_one(&mut *tx)
         .await?;
-    }
-    let new = i64::try_from(written.new_stories).unwrap_or(i64::MAX);
-    write_updates(&mut tx, owner, std::slice::from_ref(update), &[new]).await?;
     tx.commit().await?;
+    matcher.commit(placed, upto);
     Ok(written)
+}
+
+/// Places the refresh's new stories (`new`: story id, index into `stories`) in clusters: new
+/// clusters are created, members assigned, and every touched cluster's origin recomputed.
+async fn place_in_clusters(
+    tx: &mut sqlx::PgConnection,
+    stories: &[Incoming],
+    new: &mut [(i64, usize)],
+    matcher: &Matcher,
+    now: DateTime<Utc>,
+) -> Result<Vec<(i64, i64, i64, crate::dedup::Fingerprint)>, sqlx::Error> {
+    let placements = place_new(matcher, stories, new, now);
+    // The first story of each new cluster is its provisional origin.
+    let mut origins: Vec<i64> = Vec::new();
+    let mut times: Vec<DateTime<Utc>> = Vec::new();
+    for (p, (id, i)) in placements.iter().zip(new.iter()) {
+        if let Placement::New(n) = p {
+            if *n == origins.len() {
+                origins.push(*id);
+                times.push(stories[*i].story.published.unwrap_or(now));
+            }
+        }
+    }
+    let created: HashMap<i64, i64> = if origins.is_empty() {
+        HashMap::new()
+    } else {
+        sqlx::query_as::<_, (i64, i64)>(
+            "INSERT INTO clusters (origin_story_id, first_seen_at, last_seen_at, size)
+             SELECT o, t, t, 1 FROM UNNEST($1::bigint[], $2::timestamptz[]) AS u(o, t)
+             RETURNING origin_story_id, id",
+        )
+        .bind(&origins)
+        .bind(&times)
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .collect()
+    };
+    let mut ids = Vec::with_capacity(new.len());
+    let mut clusters = Vec::with_capacity(new.len());
+    let mut placed = Vec::with_capacity(new.len());
+    for (p, (id, i)) in placements.iter().zip(new.iter()) {
+        let cluster = match p {
+            Placement::Existing(c) => *c,
+            Placement::New(n) => created[&origins[*n]],
+        };
+        ids.push(*id);
+        clusters.push(cluster);
+        let inc = &stories[*i];
+        placed.push((
+            *id,
+            cluster,
+            matching_instant(&inc.story, now),
+            inc.fingerprint.clone(),
+        ));
+    }
+    sqlx::query(
+        "UPDATE stories SET cluster_id = u.c FROM UNNEST($1::bigint[], $2::bigint[]) AS u(id, c)
+         WHERE stories.id = u.id",
+    )
+    .bind(&ids)
+    .bind(&clusters)
+    .execute(&mut *tx)
+    .await?;
+    let mut touched = clusters.clone();
+    touched.sort_unstable();
+    touched.dedup();
+    for sql in [super::RECOMPUTE_CLUSTERS, super::MARK_REPRINTS] {
+        sqlx::query(&sql.replace("{ids}", "(SELECT unnest($1::bigint[]))"))
+            .bind(&touched)
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(placed)
 }
 
 pub(super) async fn stories(p: &PgPool, q: &StoryQuery) -> Result<Vec<StoredStory>, StoreError> {

@@ -13,10 +13,11 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{QueryBuilder, Row, SqlitePool};
 
 use super::{
-    attach_tags, Claim, DaemonLock, FeedInfo, FeedUpdate, NewFeed, StoreError, StoredStory,
-    StoryQuery, TagRow, Written,
+    attach_tags, matching_instant, place_new, Claim, DaemonLock, FeedInfo, FeedUpdate, Incoming,
+    NewFeed, StoreError, StoredStory, StoryQuery, TagRow, Targets, Written,
 };
-use crate::model::{db_time, db_time_opt, display_time, Feed, FeedId, Story};
+use crate::dedup::{Matcher, Placement};
+use crate::model::{db_time, db_time_opt, display_time, Feed, FeedId};
 
 /// Rows per multi-row INSERT: 17 binds a row stays below SQLite's 32,766-bind limit.
 const BATCH_ROWS: usize = 1000;
@@ -331,41 +332,140 @@ pub(super) async fn record_updates(
     Ok(())
 }
 
+/// Brings the matcher up to date with stories stored since it last looked (one daemon per file,
+/// so these are its own; the call is cheap when there are none).
+async fn sync_matcher(
+    tx: &mut sqlx::SqliteConnection,
+    matcher: &Matcher,
+) -> Result<(), sqlx::Error> {
+    let sql = super::UNSYNCED_FINGERPRINTS.replace("{after}", "?1");
+    let rows = sqlx::query(&sql)
+        .bind(matcher.synced())
+        .fetch_all(&mut *tx)
+        .await?;
+    load_rows(matcher, &rows, matcher.synced())
+}
+
+fn load_rows(
+    matcher: &Matcher,
+    rows: &[sqlx::sqlite::SqliteRow],
+    mut upto: i64,
+) -> Result<(), sqlx::Error> {
+    let mut loaded = Vec::with_capacity(rows.len());
+    for r in rows {
+        let id: i64 = r.try_get("id")?;
+        let t: String = r.try_get("t")?;
+        let t = DateTime::parse_from_rfc3339(&t).map_or(0, |d| d.timestamp());
+        let fp: Vec<u8> = r.try_get("fingerprint")?;
+        upto = upto.max(id);
+        loaded.push((id, r.try_get::<i64, _>("cluster_id")?, t, fp));
+    }
+    matcher.load(
+        loaded.iter().map(|(i, c, t, f)| (*i, *c, *t, f.as_slice())),
+        upto,
+    );
+    Ok(())
+}
+
+pub(super) async fn load_matcher(
+    p: &SqlitePool,
+    matcher: &Matcher,
+    since: DateTime<Utc>,
+) -> Result<usize, StoreError> {
+    let max: Option<i64> = sqlx::query_scalar("SELECT max(id) FROM stories")
+        .fetch_one(p)
+        .await?;
+    let rows = sqlx::query(
+        "SELECT id, cluster_id, coalesce(published_at, first_seen_at) AS t, fingerprint
+         FROM stories WHERE first_seen_at >= ?1 AND cluster_id IS NOT NULL
+           AND fingerprint IS NOT NULL",
+    )
+    .bind(db_time(since))
+    .fetch_all(p)
+    .await?;
+    load_rows(matcher, &rows, max.unwrap_or(0))?;
+    Ok(rows.len())
+}
+
 pub(super) async fn record_refresh(
     p: &SqlitePool,
     owner: &str,
     update: &FeedUpdate,
-    stories: &[Story],
+    stories: &[Incoming],
+    matcher: &Matcher,
 ) -> Result<Written, StoreError> {
     let now = db_time(update.now);
+    // The single writer is the cluster lock.
     let mut tx = p.begin_with("BEGIN IMMEDIATE").await?;
     let mut written = Written::default();
     let feed_id = update.feed_id.0;
     let source_id = update.source_id;
-    let hashes: Vec<String> = stories.iter().map(|s| s.content_hash()).collect();
-    for (chunk, chunk_hashes) in stories.chunks(BATCH_ROWS).zip(hashes.chunks(BATCH_ROWS)) {
-        let rows = || chunk.iter().zip(chunk_hashes);
+    sync_matcher(&mut tx, matcher).await?;
+
+    // The same item reached through another feed of the same source (by canonical URL) is that
+    // story: write to its row.
+    let urls: Vec<&str> = stories
+        .iter()
+        .filter_map(|i| i.story.canonical_url.as_deref())
+        .collect();
+    let elsewhere: HashMap<String, (i64, String, Option<String>)> = if urls.is_empty() {
+        HashMap::new()
+    } else {
+        sqlx::query_as::<_, (String, i64, String, Option<String>)>(
+            "SELECT s.canonical_url, s.feed_id, s.key, s.url FROM stories s
+             WHERE s.id IN (
+                 SELECT min(s2.id) FROM stories s2
+                 WHERE s2.source_id = ?1 AND s2.feed_id <> ?2
+                   AND s2.canonical_url IN (SELECT value FROM json_each(?3))
+                   AND NOT EXISTS (SELECT 1 FROM stories t
+                                   WHERE t.feed_id = ?2 AND t.canonical_url = s2.canonical_url)
+                 GROUP BY s2.canonical_url)",
+        )
+        .bind(source_id)
+        .bind(feed_id)
+        .bind(serde_json::to_string(&urls).unwrap_or_else(|_| "[]".to_owned()))
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .map(|(c, f, k, u)| (c, (f, k, u)))
+        .collect()
+    };
+    let targets = Targets { feed_id, elsewhere };
+
+    let hashes: Vec<String> = stories.iter().map(|i| targets.hash(&i.story)).collect();
+    let prints: Vec<Vec<u8>> = stories.iter().map(|i| i.fingerprint.to_bytes()).collect();
+    let mut new: Vec<(i64, usize)> = Vec::new();
+    for (c, chunk) in stories.chunks(BATCH_ROWS).enumerate() {
+        let base = c * BATCH_ROWS;
+        let rows = || {
+            chunk
+                .iter()
+                .enumerate()
+                .map(|(j, inc)| (base + j, inc, targets.of(&inc.story)))
+        };
         // Keep the text a changed story had before, with its version number.
-        let mut qb = QueryBuilder::new("WITH n(key, hash) AS (");
-        qb.push_values(rows(), |mut b, (s, h)| {
-            b.push_bind(&s.key).push_bind(h);
+        let mut qb = QueryBuilder::new("WITH n(feed_id, key, hash) AS (");
+        qb.push_values(rows(), |mut b, (i, _, (f, k, _))| {
+            b.push_bind(f).push_bind(k).push_bind(&hashes[i]);
         });
         qb.push(
             ") INSERT OR IGNORE INTO story_versions (story_id, version, title, body, content_hash, replaced_at)
              SELECT s.id, s.version, s.title, s.body, s.content_hash, ",
         );
         qb.push_bind(&now);
-        qb.push(" FROM stories s JOIN n ON s.key = n.key WHERE s.feed_id = ");
-        qb.push_bind(feed_id);
-        qb.push(" AND s.content_hash <> n.hash");
+        qb.push(
+            " FROM stories s JOIN n ON s.feed_id = n.feed_id AND s.key = n.key
+             WHERE s.content_hash <> n.hash",
+        );
         qb.build().execute(&mut *tx).await?;
 
         let mut qb = QueryBuilder::new(super::INSERT_STORIES);
-        qb.push_values(rows(), |mut b, (s, h)| {
-            b.push_bind(feed_id)
+        qb.push_values(rows(), |mut b, (i, inc, (f, k, url))| {
+            let s = &inc.story;
+            b.push_bind(f)
                 .push_bind(source_id)
-                .push_bind(&s.key)
-                .push_bind(&s.url)
+                .push_bind(k)
+                .push_bind(url)
                 .push_bind(&s.canonical_url)
                 .push_bind(&s.title)
                 .push_bind(&s.body)
@@ -376,42 +476,101 @@ pub(super) async fn record_refresh(
                 .push_bind(&s.language)
                 .push_bind(&s.wire_service)
                 .push_bind(&s.dateline)
-                .push_bind(h)
+                .push_bind(&hashes[i])
                 .push_bind(&now)
-                .push_bind(&now);
+                .push_bind(&now)
+                .push_bind(&prints[i])
+                .push_bind(inc.wire_copy);
         });
         qb.push(super::ON_STORY_CONFLICT);
-        let versions: Vec<i64> = qb.build_query_scalar().fetch_all(&mut *tx).await?;
-        for v in versions {
-            if v == 1 {
+        let rows: Vec<(i64, i64, i64, String)> = qb.build_query_as().fetch_all(&mut *tx).await?;
+        let position = targets.positions(chunk, base);
+        for (id, version, f, k) in rows {
+            if version == 1 {
                 written.new_stories += 1;
+                if let Some(i) = position.get(&(f, k.as_str())) {
+                    new.push((id, *i));
+                }
             } else {
                 written.updated_stories += 1;
             }
         }
     }
-    if written.new_stories > 0 {
-        // Each new story starts as a cluster of one, with itself as origin.
-        sqlx::query(
-            "INSERT INTO clusters (origin_story_id, first_seen_at, last_seen_at, size)
-             SELECT id, coalesce(published_at, first_seen_at), coalesce(published_at, first_seen_at), 1
-             FROM stories WHERE feed_id = ?1 AND cluster_id IS NULL",
-        )
-        .bind(feed_id)
-        .execute(&mut *tx)
+    let placed = if new.is_empty() {
+        Vec::new()
+    } else {
+        place_in_clusters(&mut tx, stories, &mut new, matcher, update.now).await?
+    };
+    let n = i64::try_from(written.new_stories).unwrap_or(i64::MAX);
+    write_updates(&mut tx, owner, std::slice::from_ref(update), &[n]).await?;
+    let upto: i64 = sqlx::query_scalar("SELECT coalesce(max(id), 0) FROM stories")
+        .fetch_one(&mut *tx)
         .await?;
-        sqlx::query(
-            "UPDATE stories SET cluster_id = (SELECT c.id FROM clusters c WHERE c.origin_story_id = stories.id)
-             WHERE feed_id = ?1 AND cluster_id IS NULL",
-        )
-        .bind(feed_id)
-        .execute(&mut *tx)
-        .await?;
-    }
-    let new = i64::try_from(written.new_stories).unwrap_or(i64::MAX);
-    write_updates(&mut tx, owner, std::slice::from_ref(update), &[new]).await?;
     tx.commit().await?;
+    matcher.commit(placed, upto);
     Ok(written)
+}
+
+/// Places the refresh's new stories (`new`: story id, index into `stories`) in clusters: new
+/// clusters are created, members assigned, and every touched cluster's origin recomputed.
+async fn place_in_clusters(
+    tx: &mut sqlx::SqliteConnection,
+    stories: &[Incoming],
+    new: &mut [(i64, usize)],
+    matcher: &Matcher,
+    now: DateTime<Utc>,
+) -> Result<Vec<(i64, i64, i64, crate::dedup::Fingerprint)>, sqlx::Error> {
+    let placements = place_new(matcher, stories, new, now);
+    let mut created: Vec<i64> = Vec::new();
+    let mut pairs: Vec<(i64, i64)> = Vec::with_capacity(new.len());
+    let mut placed = Vec::with_capacity(new.len());
+    for (p, (id, i)) in placements.iter().zip(new.iter()) {
+        let inc = &stories[*i];
+        let cluster = match p {
+            Placement::Existing(c) => *c,
+            Placement::New(n) if *n < created.len() => created[*n],
+            Placement::New(_) => {
+                let t = db_time(inc.story.published.unwrap_or(now));
+                let c: i64 = sqlx::query_scalar(
+                    "INSERT INTO clusters (origin_story_id, first_seen_at, last_seen_at, size)
+                     VALUES (?1, ?2, ?2, 1) RETURNING id",
+                )
+                .bind(id)
+                .bind(&t)
+                .fetch_one(&mut *tx)
+                .await?;
+                created.push(c);
+                c
+            }
+        };
+        pairs.push((*id, cluster));
+        placed.push((
+            *id,
+            cluster,
+            matching_instant(&inc.story, now),
+            inc.fingerprint.clone(),
+        ));
+    }
+    let json = serde_json::to_string(&pairs).unwrap_or_else(|_| "[]".to_owned());
+    sqlx::query(
+        "UPDATE stories SET cluster_id = (SELECT json_extract(value, '$[1]') FROM json_each(?1)
+                                          WHERE json_extract(value, '$[0]') = stories.id)
+         WHERE id IN (SELECT json_extract(value, '$[0]') FROM json_each(?1))",
+    )
+    .bind(&json)
+    .execute(&mut *tx)
+    .await?;
+    let mut touched: Vec<i64> = pairs.iter().map(|(_, c)| *c).collect();
+    touched.sort_unstable();
+    touched.dedup();
+    let touched = serde_json::to_string(&touched).unwrap_or_else(|_| "[]".to_owned());
+    for sql in [super::RECOMPUTE_CLUSTERS, super::MARK_REPRINTS] {
+        sqlx::query(&sql.replace("{ids}", "(SELECT value FROM json_each(?1))"))
+            .bind(&touched)
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(placed)
 }
 
 /// Locks `<database file>.lock` exclusively, without waiting.

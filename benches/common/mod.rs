@@ -71,11 +71,17 @@ pub const WORDS: &[&str] = &[
 pub struct Rng(pub u64);
 
 impl Rng {
-    pub fn next(&mut self) -> usize {
+    /// The next draw, over the whole range.
+    pub fn raw(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
-        (self.0 % (WORDS.len() as u64)) as usize
+        self.0
+    }
+
+    /// The next draw, as an index into [`WORDS`].
+    pub fn next(&mut self) -> usize {
+        (self.raw() % (WORDS.len() as u64)) as usize
     }
 
     /// `n` words joined by spaces.

@@ -134,8 +134,9 @@ fn c2(n: u64) -> u64 {
     n * n.saturating_sub(1) / 2
 }
 
-/// Runs the engine over `path` (JSONL, gzipped or not) and scores it.
-pub fn evaluate(path: &Path, rules: MatchRules) -> Result<Report, String> {
+/// Reads labeled appearances: the visible fields in published order (stable: ties keep the
+/// file's order), and the gold fields by id.
+fn read_labeled(path: &Path) -> Result<(Vec<Visible>, HashMap<String, Gold>), String> {
     let text = read_text(path)?;
     let mut visible = Vec::new();
     let mut gold = HashMap::new();
@@ -153,9 +154,39 @@ pub fn evaluate(path: &Path, rules: MatchRules) -> Result<Report, String> {
     if visible.is_empty() {
         return Err(format!("{}: no appearances", path.display()));
     }
-    // Published order (stable: ties keep the file's order).
     visible.sort_by(|a, b| a.published.cmp(&b.published));
+    Ok((visible, gold))
+}
 
+/// What the daemon would match for one appearance: its instant (unix seconds) and matching body,
+/// through `normalize` as if a feed had carried it.
+fn matching_text(v: &Visible, rules: &Rules) -> (i64, String) {
+    let entry = entry_of(v);
+    let is_wire = credit::wire_in_credit(&v.source).is_some();
+    let ctx = DocContext {
+        base_url: None,
+        source: Some(&v.source),
+        source_is_wire: is_wire,
+        rules,
+    };
+    let story = normalize(&entry, &ctx, None, &[]);
+    let at = story
+        .as_ref()
+        .and_then(|s| s.published)
+        .map_or(0, |t| t.timestamp());
+    (at, story.map(|s| s.body).unwrap_or_default())
+}
+
+/// The matching texts of a labeled file, in published order (for the benchmark).
+pub fn matching_texts(path: &Path) -> Result<Vec<(i64, String)>, String> {
+    let (visible, _) = read_labeled(path)?;
+    let rules = Rules::default();
+    Ok(visible.iter().map(|v| matching_text(v, &rules)).collect())
+}
+
+/// Runs the engine over `path` (JSONL, gzipped or not) and scores it.
+pub fn evaluate(path: &Path, rules: MatchRules) -> Result<Report, String> {
+    let (visible, gold) = read_labeled(path)?;
     let norm_rules = Rules::default();
     let matcher = Matcher::new(rules);
     let mut predictions = Vec::with_capacity(visible.len());
@@ -163,21 +194,9 @@ pub fn evaluate(path: &Path, rules: MatchRules) -> Result<Report, String> {
     let (mut total, mut dedup_time) = (Duration::ZERO, Duration::ZERO);
     for (i, v) in visible.iter().enumerate() {
         let story_id = i as i64;
-        let entry = entry_of(v);
         let start = Instant::now();
-        let is_wire = credit::wire_in_credit(&v.source).is_some();
-        let ctx = DocContext {
-            base_url: None,
-            source: Some(&v.source),
-            source_is_wire: is_wire,
-            rules: &norm_rules,
-        };
-        let story = normalize(&entry, &ctx, None, &[]);
-        let body = story.as_ref().map(|s| s.body.as_str()).unwrap_or_default();
-        let at = story
-            .as_ref()
-            .and_then(|s| s.published)
-            .map_or(0, |t| t.timestamp());
+        let (at, body) = matching_text(v, &norm_rules);
+        let body = body.as_str();
         let d = Instant::now();
         let fp = fingerprint(body);
         let placed = matcher.place(&[Arrival {

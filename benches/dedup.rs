@@ -74,7 +74,7 @@ fn story(rng: &mut Rng) -> String {
             out.push_str(if w % 40 == 0 { ".\n\n" } else { " " });
         }
         let r = rng.raw();
-        if r % 3 == 0 {
+        if r.is_multiple_of(3) {
             out.push_str(&rng.words(1));
         } else {
             out.push_str(&format!("w{}", (r >> 8) % 40_000));
@@ -122,7 +122,10 @@ fn main() {
     for i in 0..n {
         let fp = fingerprint(&story(&mut rng));
         // Spread over a day: every story is inside the window.
-        matcher.commit(vec![(i as i64, i as i64, (i % 86_400) as i64, fp)], i as i64);
+        matcher.commit(
+            vec![(i as i64, i as i64, (i % 86_400) as i64, fp)],
+            i as i64,
+        );
     }
     let grown = rss_bytes().saturating_sub(before);
     println!(

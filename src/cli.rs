@@ -122,6 +122,12 @@ pub struct StoriesArgs {
     /// Only stories from this long ago or later: `90s`, `30m`, `24h`, `7d`, `2w`.
     #[arg(long, value_parser = parse_duration)]
     pub since: Option<chrono::Duration>,
+    /// Only the stories of this reprint cluster (its origin and reprints).
+    #[arg(long)]
+    pub cluster: Option<i64>,
+    /// Only stories of this source (its name, case-insensitive).
+    #[arg(long)]
+    pub source: Option<String>,
     /// At most this many stories.
     #[arg(long, default_value_t = 50)]
     pub limit: i64,
@@ -375,6 +381,8 @@ async fn stories(config: Config, args: StoriesArgs) -> Result<()> {
     };
     let q = StoryQuery {
         since,
+        cluster: args.cluster,
+        source: args.source,
         limit: args.limit.max(0),
     };
     let stories = store.stories(&q).await?;
@@ -384,14 +392,25 @@ async fn stories(config: Config, args: StoriesArgs) -> Result<()> {
             writeln!(out, "{}", serde_json::to_string(&s)?)?;
         }
     } else {
-        writeln!(out, "{:<20}  {:<20}  TITLE", "PUBLISHED", "SOURCE")?;
+        writeln!(
+            out,
+            "{:<20}  {:<20}  {:>8}  {:<7}  TITLE",
+            "PUBLISHED", "SOURCE", "CLUSTER", "ROLE"
+        )?;
         for s in stories {
+            let role = match (s.is_reprint, s.origin == s.id) {
+                (true, _) => "reprint",
+                (false, true) => "origin",
+                (false, false) => "-",
+            };
             writeln!(
                 out,
-                "{:<20}  {:<20}  {}",
+                "{:<20}  {:<20}  {:>8}  {:<7}  {}",
                 s.published.as_deref().unwrap_or("-"),
                 truncate(s.source.as_deref().unwrap_or("-"), 20),
-                truncate(&s.title, 100)
+                s.cluster.map_or_else(|| "-".to_owned(), |c| c.to_string()),
+                role,
+                truncate(&s.title, 80)
             )?;
         }
     }

@@ -125,8 +125,8 @@ fn truncated_feed() -> Vec<u8> {
 async fn all_stories(app: &App) -> Vec<StoredStory> {
     app.store()
         .stories(&StoryQuery {
-            since: None,
             limit: 10_000,
+            ..StoryQuery::default()
         })
         .await
         .expect("read stories")

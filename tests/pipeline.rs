@@ -20,8 +20,8 @@ const GOOD: &[(&str, &str)] = &[
 async fn all_stories(app: &App) -> Vec<StoredStory> {
     app.store()
         .stories(&StoryQuery {
-            since: None,
             limit: 10_000,
+            ..StoryQuery::default()
         })
         .await
         .expect("read stories")

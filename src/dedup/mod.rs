@@ -29,6 +29,10 @@ const NUMBERS_MAX: usize = 16;
 /// Share of the shorter text's figures the longer must have: the same notice on another day, or
 /// another company's results in the same template, differs in its figures.
 const MIN_NUMBER_SHARE: f64 = 0.75;
+/// Stories one index key lists at most.
+const MAX_POSTING: usize = 64;
+/// Candidates verified per lookup, those sharing the most keys first.
+const MAX_CANDIDATES: usize = 24;
 /// Index keys are the opening's hashes with at least this many trailing zero bits (a quarter).
 const KEY_LEVEL: u32 = 2;
 /// Bytes of a serialized fingerprint's header (format version, level, shingle count).
@@ -153,6 +157,12 @@ fn fold(c: char) -> Option<char> {
     }
 }
 
+/// Han ideographs and Japanese kana.
+fn is_cjk(c: char) -> bool {
+    matches!(c as u32,
+        0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x2FA1F)
+}
+
 /// FNV-1a over the folded token, finished with a 64-bit mix.
 struct TokenHasher(u64);
 
@@ -193,7 +203,22 @@ fn token_hashes(text: &str) -> (Vec<u64>, Vec<u32>) {
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
-        if let Some(f) = fold(c) {
+        if is_cjk(c) {
+            // Han and kana are written without spaces: each character is a word.
+            if len > 0 {
+                let t = h.finish();
+                out.push(t);
+                if digit {
+                    numbers.push((t >> 32) as u32);
+                }
+                h = TokenHasher::new();
+                len = 0;
+                digit = false;
+            }
+            let mut one = TokenHasher::new();
+            one.push(c);
+            out.push(one.finish());
+        } else if let Some(f) = fold(c) {
             h.push(f);
             len += 1;
             digit |= c.is_ascii_digit();
@@ -551,10 +576,18 @@ impl Index {
                 }
             }
         }
+        // Rank candidates by how many keys they share; verify only the best few. A reprint shares
+        // most of its opening's keys with its original; stories that only share a stock phrase
+        // share one or two.
         seen.sort_unstable();
-        seen.dedup();
+        let mut ranked: Vec<(u32, u32)> = Vec::new();
+        for run in seen.chunk_by(|a, b| a == b) {
+            ranked.push((run.len() as u32, run[0]));
+        }
+        ranked.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        ranked.truncate(MAX_CANDIDATES);
         let mut best: Option<Match> = None;
-        for slot in seen {
+        for (_, slot) in ranked {
             let Some(e) = self.entries.get(slot as usize).and_then(Option::as_ref) else {
                 continue;
             };
@@ -602,7 +635,12 @@ impl Index {
                     v.insert(slot);
                 }
                 std::collections::hash_map::Entry::Occupied(_) => {
-                    self.more_postings.entry(k).or_default().push(slot);
+                    // A key held by many stories keeps its first holders (a widely reprinted
+                    // story's origin and early copies); later ones are found through them.
+                    let more = self.more_postings.entry(k).or_default();
+                    if more.len() + 1 < MAX_POSTING {
+                        more.push(slot);
+                    }
                 }
             }
         }
@@ -876,6 +914,36 @@ mod tests {
             idx.find(&fingerprint("Shares rose sharply in early trading."), 10),
             None
         );
+    }
+
+    #[test]
+    fn bad_input_never_merges_by_accident_or_panics() {
+        let mut idx = Index::new(MatchRules::default());
+        idx.insert(1, 10, 0, fingerprint(&story(&[LEDE, MORE, END])));
+        // Empty and one-word bodies have no fingerprint and match nothing.
+        for body in ["", "   \n\n  ", "Brief.", "—", "\u{0}\u{1}"] {
+            let fp = fingerprint(body);
+            assert!(fp.is_empty(), "{body:?}");
+            assert_eq!(idx.find(&fp, 0), None);
+        }
+        // A one-sentence brief sharing a phrase with a stored story stays apart.
+        let brief = fingerprint("The United States has received a request, officials said.");
+        assert_eq!(idx.find(&brief, 0), None);
+        // Another script: Chinese is matched character by character, and two different Chinese
+        // stories stay apart while a truncated copy joins.
+        let zh = "美国国务院星期四表示已收到科索沃购买标枪反坦克导弹的请求。塞尔维亚总统武契奇对此深表失望，并表示将与美国官员讨论此事。科索沃总理说这些导弹用于防御。";
+        let zh_other = "中国国家统计局星期一公布的数据显示，第一季度经济增长速度高于市场预期，消费和出口均有所回升，但房地产投资继续下降。";
+        idx.insert(2, 20, 0, fingerprint(zh));
+        assert_eq!(idx.find(&fingerprint(zh_other), 0), None);
+        let zh_cut: String = zh.chars().take(40).collect();
+        assert_eq!(
+            idx.find(&fingerprint(&zh_cut), 0).map(|m| m.cluster),
+            Some(20)
+        );
+        // A very long text keeps a bounded fingerprint.
+        let long = story(&[LEDE, MORE, END]).repeat(2000);
+        let fp = fingerprint(&long);
+        assert!(fp.sketch.len() <= SKETCH_MAX && fp.lede.len() <= LEDE_SHINGLES);
     }
 
     #[test]

@@ -155,6 +155,10 @@ pub struct FeedInfo {
 pub struct StoryQuery {
     /// Only stories published (or first seen) at or after this instant.
     pub since: Option<DateTime<Utc>>,
+    /// Only the stories of this reprint cluster.
+    pub cluster: Option<i64>,
+    /// Only stories of this source (its name, case-insensitive).
+    pub source: Option<String>,
     pub limit: i64,
 }
 

@@ -593,10 +593,21 @@ async fn place_in_clusters(
     let mut ids = Vec::with_capacity(new.len());
     let mut clusters = Vec::with_capacity(new.len());
     let mut placed = Vec::with_capacity(new.len());
+    let mut touched: Vec<i64> = Vec::new();
     for (p, (id, i)) in placements.iter().zip(new.iter()) {
         let cluster = match p {
-            Placement::Existing(c) => *c,
-            Placement::New(n) => created[&origins[*n]],
+            Placement::Existing(c) => {
+                touched.push(*c);
+                *c
+            }
+            Placement::New(n) => {
+                let c = created[&origins[*n]];
+                if origins[*n] != *id {
+                    // A second member of a cluster this batch created.
+                    touched.push(c);
+                }
+                c
+            }
         };
         ids.push(*id);
         clusters.push(cluster);
@@ -616,9 +627,12 @@ async fn place_in_clusters(
     .bind(&clusters)
     .execute(&mut *tx)
     .await?;
-    let mut touched = clusters.clone();
+    // Clusters created with one member are already right (origin, size, times).
     touched.sort_unstable();
     touched.dedup();
+    if touched.is_empty() {
+        return Ok(placed);
+    }
     for sql in [super::RECOMPUTE_CLUSTERS, super::MARK_REPRINTS] {
         sqlx::query(&sql.replace("{ids}", "(SELECT unnest($1::bigint[]))"))
             .bind(&touched)
@@ -639,11 +653,15 @@ pub(super) async fn stories(p: &PgPool, q: &StoryQuery) -> Result<Vec<StoredStor
          JOIN sources so ON so.id = st.source_id
          LEFT JOIN clusters c ON c.id = st.cluster_id
          WHERE ($1::timestamptz IS NULL OR coalesce(st.published_at, st.first_seen_at) >= $1)
+           AND ($3::bigint IS NULL OR st.cluster_id = $3)
+           AND ($4::text IS NULL OR lower(so.name) = lower($4))
          ORDER BY coalesce(st.published_at, st.first_seen_at) DESC, st.id DESC
          LIMIT $2",
     )
     .bind(q.since)
     .bind(q.limit)
+    .bind(q.cluster)
+    .bind(q.source.as_deref())
     .fetch_all(p)
     .await?;
     let mut out = rows

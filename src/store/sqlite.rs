@@ -521,25 +521,46 @@ async fn place_in_clusters(
     now: DateTime<Utc>,
 ) -> Result<Vec<(i64, i64, i64, crate::dedup::Fingerprint)>, sqlx::Error> {
     let placements = place_new(matcher, stories, new, now);
-    let mut created: Vec<i64> = Vec::new();
+    // The first story of each new cluster is its origin: create them all at once.
+    let mut origins: Vec<(i64, String)> = Vec::new();
+    for (p, (id, i)) in placements.iter().zip(new.iter()) {
+        if let Placement::New(n) = p {
+            if *n == origins.len() {
+                origins.push((*id, db_time(stories[*i].story.published.unwrap_or(now))));
+            }
+        }
+    }
+    let created: HashMap<i64, i64> = if origins.is_empty() {
+        HashMap::new()
+    } else {
+        sqlx::query_as::<_, (i64, i64)>(
+            "INSERT INTO clusters (origin_story_id, first_seen_at, last_seen_at, size)
+             SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'),
+                    json_extract(value, '$[1]'), 1
+             FROM json_each(?1) RETURNING origin_story_id, id",
+        )
+        .bind(serde_json::to_string(&origins).unwrap_or_else(|_| "[]".to_owned()))
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .collect()
+    };
     let mut pairs: Vec<(i64, i64)> = Vec::with_capacity(new.len());
     let mut placed = Vec::with_capacity(new.len());
+    let mut touched: Vec<i64> = Vec::new();
     for (p, (id, i)) in placements.iter().zip(new.iter()) {
         let inc = &stories[*i];
         let cluster = match p {
-            Placement::Existing(c) => *c,
-            Placement::New(n) if *n < created.len() => created[*n],
-            Placement::New(_) => {
-                let t = db_time(inc.story.published.unwrap_or(now));
-                let c: i64 = sqlx::query_scalar(
-                    "INSERT INTO clusters (origin_story_id, first_seen_at, last_seen_at, size)
-                     VALUES (?1, ?2, ?2, 1) RETURNING id",
-                )
-                .bind(id)
-                .bind(&t)
-                .fetch_one(&mut *tx)
-                .await?;
-                created.push(c);
+            Placement::Existing(c) => {
+                touched.push(*c);
+                *c
+            }
+            Placement::New(n) => {
+                let c = created[&origins[*n].0];
+                if origins[*n].0 != *id {
+                    // A second member of a cluster this batch created.
+                    touched.push(c);
+                }
                 c
             }
         };
@@ -553,16 +574,20 @@ async fn place_in_clusters(
     }
     let json = serde_json::to_string(&pairs).unwrap_or_else(|_| "[]".to_owned());
     sqlx::query(
-        "UPDATE stories SET cluster_id = (SELECT json_extract(value, '$[1]') FROM json_each(?1)
-                                          WHERE json_extract(value, '$[0]') = stories.id)
-         WHERE id IN (SELECT json_extract(value, '$[0]') FROM json_each(?1))",
+        "UPDATE stories SET cluster_id = m.c
+         FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS c
+               FROM json_each(?1)) AS m
+         WHERE stories.id = m.id",
     )
     .bind(&json)
     .execute(&mut *tx)
     .await?;
-    let mut touched: Vec<i64> = pairs.iter().map(|(_, c)| *c).collect();
+    // Clusters created with one member are already right (origin, size, times).
     touched.sort_unstable();
     touched.dedup();
+    if touched.is_empty() {
+        return Ok(placed);
+    }
     let touched = serde_json::to_string(&touched).unwrap_or_else(|_| "[]".to_owned());
     for sql in [super::RECOMPUTE_CLUSTERS, super::MARK_REPRINTS] {
         sqlx::query(&sql.replace("{ids}", "(SELECT value FROM json_each(?1))"))
@@ -614,11 +639,15 @@ pub(super) async fn stories(
          JOIN sources so ON so.id = st.source_id
          LEFT JOIN clusters c ON c.id = st.cluster_id
          WHERE (?1 IS NULL OR coalesce(st.published_at, st.first_seen_at) >= ?1)
+           AND (?3 IS NULL OR st.cluster_id = ?3)
+           AND (?4 IS NULL OR lower(so.name) = lower(?4))
          ORDER BY coalesce(st.published_at, st.first_seen_at) DESC, st.id DESC
          LIMIT ?2",
     )
     .bind(db_time_opt(q.since))
     .bind(q.limit)
+    .bind(q.cluster)
+    .bind(q.source.as_deref())
     .fetch_all(p)
     .await?;
     let mut out = rows

@@ -75,6 +75,16 @@ pub enum EvalCommand {
         #[arg(long)]
         predictions: Option<PathBuf>,
     },
+    /// Country tagging on labeled stories (JSONL, gzipped or not: the format of
+    /// ../shared/data/geo/README.md), with the config's regions and topics. Prints top-1 and
+    /// country precision, recall and F1 per corpus, and last a JSON line {"top1", "precision",
+    /// "recall", "f1", "stories", "stories_per_second"}.
+    Tag {
+        file: PathBuf,
+        /// Write one {"id", "primary", "countries", "regions"} line per story here.
+        #[arg(long)]
+        predictions: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -236,6 +246,9 @@ async fn dispatch(command: Command, config: Config) -> Result<()> {
         Command::Stories(args) => stories(config, args).await,
         Command::Inspect(args) => inspect(config, args).await,
         Command::Eval(EvalCommand::Extract { dir }) => eval_extract(&dir),
+        Command::Eval(EvalCommand::Tag { file, predictions }) => {
+            eval_tag(&config, &file, predictions.as_deref())
+        }
         Command::Eval(EvalCommand::Dedup { file, predictions }) => {
             eval_dedup(&config, &file, predictions.as_deref())
         }
@@ -467,6 +480,51 @@ async fn inspect(config: Config, args: InspectArgs) -> Result<()> {
         let shown = crate::store::StoredStory::unstored(s, &args.target, args.source.as_deref());
         writeln!(out, "{}", serde_json::to_string(&shown)?)?;
     }
+    Ok(())
+}
+
+fn eval_tag(
+    config: &Config,
+    file: &std::path::Path,
+    predictions: Option<&std::path::Path>,
+) -> Result<()> {
+    let tagger = crate::tag::Tagger::new(&config.regions, &config.topics)?;
+    let r = crate::tag::eval::evaluate(file, &tagger).map_err(|e| anyhow::anyhow!("{e}"))?;
+    if let Some(path) = predictions {
+        let mut w = std::io::BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("{}", path.display()))?,
+        );
+        for p in &r.predictions {
+            writeln!(
+                w,
+                "{}",
+                serde_json::json!({"id": p.id, "primary": p.primary, "countries": p.countries, "regions": p.regions})
+            )?;
+        }
+        w.flush()?;
+    }
+    let mut out = std::io::stdout().lock();
+    for (corpus, s) in &r.by_corpus {
+        writeln!(
+            out,
+            "{corpus:<20} stories {:>6}  top-1 {:.4}  precision {:.4}  recall {:.4}  F1 {:.4}",
+            s.stories, s.top1, s.precision, s.recall, s.f1
+        )?;
+    }
+    writeln!(out, "{:.0} stories/s (one thread)", r.stories_per_second)?;
+    let o = &r.overall;
+    writeln!(
+        out,
+        "{}",
+        serde_json::json!({
+            "top1": o.top1,
+            "precision": o.precision,
+            "recall": o.recall,
+            "f1": o.f1,
+            "stories": o.stories,
+            "stories_per_second": r.stories_per_second,
+        })
+    )?;
     Ok(())
 }
 

@@ -32,6 +32,10 @@ pub struct Config {
     pub daemon: DaemonConfig,
     /// How reprints and updates are recognised.
     pub dedup: DedupConfig,
+    /// Regions added to the shipped ones, or replacing one of the same slug.
+    pub regions: Vec<RegionConfig>,
+    /// The user's topics.
+    pub topics: Vec<TopicConfig>,
     /// The feeds to poll, synced into the `feeds` table at start.
     pub feeds: Vec<FeedConfig>,
 }
@@ -286,6 +290,43 @@ impl Default for DaemonConfig {
     }
 }
 
+/// One `[[regions]]` entry: a news region of the user's, or an override of a shipped one.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+pub struct RegionConfig {
+    /// Its identifier (`western_balkans`); a shipped region with this slug is replaced.
+    pub slug: String,
+    #[serde(default)]
+    pub label: Option<String>,
+    /// ISO 3166-1 alpha-2 codes of the countries that make a story part of it (XK for Kosovo).
+    #[serde(default)]
+    pub members: Vec<String>,
+    /// Countries that count only together with a member.
+    #[serde(default)]
+    pub periphery: Vec<String>,
+    /// The broader region it rolls up to.
+    #[serde(default)]
+    pub parent: Option<String>,
+    /// Names of the region found in text ("the Balkans").
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    /// Sub-national names that point to it.
+    #[serde(default)]
+    pub sub_national: Vec<String>,
+}
+
+/// One `[[topics]]` entry: a story gets the topic when its title, dateline or body holds one of
+/// `any`, all of `all` and none of `none`. Each is a word or phrase (whole words, any case), or a
+/// regular expression written `re:PATTERN`.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+pub struct TopicConfig {
+    pub name: String,
+    pub any: Vec<String>,
+    #[serde(default)]
+    pub all: Vec<String>,
+    #[serde(default)]
+    pub none: Vec<String>,
+}
+
 /// `[dedup]`
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(default)]
@@ -428,6 +469,27 @@ impl Config {
     /// Checks every value; returns all problems together.
     pub fn validate(&self, origin: &str) -> Result<(), ConfigErrors> {
         let mut p = Vec::new();
+        if let Err(e) = crate::tag::Tagger::new(&self.regions, &self.topics) {
+            p.push(format!("topics/regions: {e}"));
+        }
+        for (i, t) in self.topics.iter().enumerate() {
+            if t.name.trim().is_empty() {
+                p.push(format!("topics[{i}]: `name` must not be empty"));
+            }
+            if t.any.is_empty() {
+                p.push(format!(
+                    "topics[{i}] `{}`: `any` must list at least one word, phrase or re:PATTERN",
+                    t.name
+                ));
+            }
+        }
+        for r in &self.regions {
+            for c in r.members.iter().chain(&r.periphery) {
+                if crate::tag::Code::parse(c).is_none() {
+                    p.push(format!("regions `{}`: `{c}` is not an ISO 3166-1 alpha-2 code (two capital letters)", r.slug));
+                }
+            }
+        }
         let d = &self.dedup;
         if d.window_hours == 0 || d.window_hours > MAX_SECS / 3600 {
             p.push("dedup.window_hours: must be between 1 and 8784 (a year)".to_owned());

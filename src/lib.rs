@@ -17,3 +17,4 @@ pub mod normalize;
 pub mod parse;
 pub mod schedule;
 pub mod store;
+pub mod tag;

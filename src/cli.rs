@@ -138,6 +138,16 @@ pub struct StoriesArgs {
     /// Only stories of this source (its name, case-insensitive).
     #[arg(long)]
     pub source: Option<String>,
+    /// Only stories about this country (ISO 3166-1 alpha-2, e.g. RS, XK).
+    #[arg(long)]
+    pub country: Option<String>,
+    /// Only stories in this region (a slug such as balkans or south_caucasus; a region includes
+    /// its parts).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// Only stories with this topic (a `[[topics]]` name).
+    #[arg(long)]
+    pub topic: Option<String>,
     /// At most this many stories.
     #[arg(long, default_value_t = 50)]
     pub limit: i64,
@@ -396,6 +406,9 @@ async fn stories(config: Config, args: StoriesArgs) -> Result<()> {
         since,
         cluster: args.cluster,
         source: args.source,
+        country: args.country,
+        region: args.region,
+        topic: args.topic,
         limit: args.limit.max(0),
     };
     let stories = store.stories(&q).await?;
@@ -475,10 +488,26 @@ async fn inspect(config: Config, args: InspectArgs) -> Result<()> {
             "removed from every story (recurs across the feed): {r}"
         )?;
     }
+    let tagger = crate::tag::Tagger::new(&config.regions, &config.topics)?;
     let mut out = std::io::stdout().lock();
     for s in &doc.stories {
-        let shown = crate::store::StoredStory::unstored(s, &args.target, args.source.as_deref());
-        writeln!(out, "{}", serde_json::to_string(&shown)?)?;
+        let mut shown =
+            crate::store::StoredStory::unstored(s, &args.target, args.source.as_deref());
+        let tags = tagger.tag(crate::tag::Text {
+            title: &s.title,
+            dateline: s.dateline.as_deref(),
+            body: &s.body,
+        });
+        shown.set_tags(&tags);
+        let mut value = serde_json::to_value(&shown)?;
+        if let Some(obj) = value.as_object_mut() {
+            // Which words counted, and where: what `inspect` adds to the stored shape.
+            obj.insert(
+                "explanation".to_owned(),
+                serde_json::to_value(&tags.evidence)?,
+            );
+        }
+        writeln!(out, "{value}")?;
     }
     Ok(())
 }

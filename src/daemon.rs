@@ -32,6 +32,8 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error("HTTP client: {0}")]
     Fetch(#[from] FetchError),
+    #[error("tagging: {0}")]
+    Tag(#[from] crate::tag::TagError),
 }
 
 /// How one refresh ended, for summaries and tests.
@@ -96,6 +98,8 @@ struct Inner {
     owner: String,
     /// Reprint detection over recent stories (shared with other daemons through the database).
     matcher: Matcher,
+    /// Countries, regions and topics.
+    tagger: crate::tag::Tagger,
 }
 
 /// The wirefeed application: config, database and HTTP client, cheap to clone.
@@ -133,6 +137,7 @@ impl App {
         let policy = SchedulePolicy::from(&config.schedule);
         let hosts = Mutex::new(HostBudget::new(&config.politeness));
         let rules = Rules::new(&config.normalize);
+        let tagger = crate::tag::Tagger::new(&config.regions, &config.topics)?;
         let matcher = Matcher::new(config.dedup.rules());
         let since = Utc::now() - chrono::Duration::seconds(2 * matcher.rules().window_secs);
         let loaded = store.load_matcher(&matcher, since).await?;
@@ -153,6 +158,7 @@ impl App {
                 rules,
                 owner,
                 matcher,
+                tagger,
             }),
         })
     }
@@ -669,10 +675,16 @@ impl App {
                 let wire_copy = feed.is_wire
                     || (story.wire_service.is_some()
                         && story.wire_service.as_deref() == wire_in_credit(&feed.source));
+                let tags = inner.tagger.tag(crate::tag::Text {
+                    title: &story.title,
+                    dateline: story.dateline.as_deref(),
+                    body: &story.body,
+                });
                 Incoming {
                     story,
                     fingerprint,
                     wire_copy,
+                    tags,
                 }
             })
             .collect();

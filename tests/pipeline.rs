@@ -528,3 +528,131 @@ async fn a_full_text_feed_stores_the_article_page_text() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn stories_are_tagged_with_countries_regions_and_topics_and_filtered_by_them() {
+    for db in databases().await {
+        let server = FeedServer::start().await;
+        let outlet = server.fixture("/outlet.xml", "rss2_outlet_reprint_of_ap.xml");
+        let cp1250 = server.fixture("/cp1250.xml", "windows1250.xml");
+        let caucasus = server.route(
+            "/georgia.xml",
+            Route::Doc {
+                content_type: "application/rss+xml",
+                body: r#"<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title>
+<item><title>Thousands rally in Tbilisi against media law</title><guid>ge-1</guid>
+<description>TBILISI, Georgia (AP) — Thousands of people rallied outside Georgia's parliament on Sunday against a proposed media law that critics say mirrors legislation used in Russia to silence dissent.</description></item>
+<item><title>Georgia lawmakers approve state budget</title><guid>us-ga-1</guid>
+<description>ATLANTA (AP) — Georgia lawmakers approved a state budget on Thursday that raises teacher pay, after a long debate in the Capitol in Atlanta.</description></item>
+<item><title>Jordan hosts talks on regional water sharing</title><guid>jo-1</guid>
+<description>AMMAN, Jordan (AP) — Jordan hosted ministers from neighboring countries on Monday for talks on sharing scarce water, the foreign ministry said.</description></item>
+</channel></rss>"#
+                    .as_bytes()
+                    .to_vec(),
+            },
+        );
+        let mut cfg = config(
+            &db.url,
+            &[
+                (&outlet, "The Washington Times", false),
+                (&cp1250, "Beogradske vesti", false),
+                (&caucasus, "Associated Press", true),
+            ],
+        );
+        cfg.topics = vec![wirefeed::config::TopicConfig {
+            name: "arms".to_owned(),
+            any: vec!["missile".to_owned(), "anti-tank".to_owned()],
+            all: vec![],
+            none: vec![],
+        }];
+        let app = App::build(cfg).await.expect("app builds");
+        app.run_once().await.expect("pass");
+        let stories = all_stories(&app).await;
+        let codes = |s: &StoredStory| -> Vec<String> {
+            s.countries
+                .iter()
+                .map(|c| c["code"].as_str().unwrap_or("").to_owned())
+                .collect()
+        };
+        let primary = |s: &StoredStory| -> Option<String> {
+            s.countries
+                .iter()
+                .find(|c| c["primary"] == serde_json::Value::Bool(true))
+                .and_then(|c| c["code"].as_str().map(str::to_owned))
+        };
+        let kosovo = by_title(
+            &stories,
+            "U.S. gets Kosovo request to buy Javelin missiles; Serbia's Vucic disappointed",
+        );
+        assert_eq!(
+            primary(kosovo).as_deref(),
+            Some("RS"),
+            "{}: {:?}",
+            db.backend,
+            kosovo.countries
+        );
+        assert!(codes(kosovo).contains(&"XK".to_owned()));
+        for passing in ["RU", "CN", "UA", "TR"] {
+            assert!(!codes(kosovo).contains(&passing.to_owned()), "{passing}");
+        }
+        let slugs: Vec<&str> = kosovo
+            .regions
+            .iter()
+            .filter_map(|r| r["slug"].as_str())
+            .collect();
+        assert!(slugs.contains(&"western_balkans"), "{slugs:?}");
+        assert!(
+            slugs.contains(&"balkans"),
+            "the parent region too: {slugs:?}"
+        );
+        assert_eq!(kosovo.topics, vec!["arms"]);
+        let vucic = by_title(&stories, "Vučić: Srbija će nastaviti da čuva mir");
+        assert_eq!(
+            primary(vucic).as_deref(),
+            Some("RS"),
+            "{:?}",
+            vucic.countries
+        );
+        let tbilisi = by_title(&stories, "Thousands rally in Tbilisi against media law");
+        assert_eq!(primary(tbilisi).as_deref(), Some("GE"));
+        let atlanta = by_title(&stories, "Georgia lawmakers approve state budget");
+        assert_eq!(primary(atlanta).as_deref(), Some("US"));
+        let amman = by_title(&stories, "Jordan hosts talks on regional water sharing");
+        assert_eq!(primary(amman).as_deref(), Some("JO"));
+
+        let query = |country: Option<&str>, region: Option<&str>, topic: Option<&str>| StoryQuery {
+            country: country.map(str::to_owned),
+            region: region.map(str::to_owned),
+            topic: topic.map(str::to_owned),
+            limit: 100,
+            ..StoryQuery::default()
+        };
+        let titles = |q: StoryQuery| {
+            let app = app.clone();
+            async move {
+                let mut t: Vec<String> = app
+                    .store()
+                    .stories(&q)
+                    .await
+                    .expect("filtered")
+                    .into_iter()
+                    .map(|s| s.title)
+                    .collect();
+                t.sort();
+                t
+            }
+        };
+        let balkans = titles(query(None, Some("balkans"), None)).await;
+        assert_eq!(balkans.len(), 2, "{}: {balkans:?}", db.backend);
+        assert_eq!(titles(query(Some("XK"), None, None)).await.len(), 1);
+        assert_eq!(
+            titles(query(None, Some("south_caucasus"), None)).await,
+            vec!["Thousands rally in Tbilisi against media law"]
+        );
+        assert_eq!(titles(query(None, None, Some("arms"))).await.len(), 1);
+        assert!(titles(query(Some("RS"), Some("sahel"), None))
+            .await
+            .is_empty());
+        db.cleanup().await;
+    }
+}

@@ -159,6 +159,12 @@ pub struct StoryQuery {
     pub cluster: Option<i64>,
     /// Only stories of this source (its name, case-insensitive).
     pub source: Option<String>,
+    /// Only stories tagged with this country (ISO 3166-1 alpha-2).
+    pub country: Option<String>,
+    /// Only stories tagged with this region (its slug; a parent region includes its parts).
+    pub region: Option<String>,
+    /// Only stories with this topic.
+    pub topic: Option<String>,
     pub limit: i64,
 }
 
@@ -216,6 +222,23 @@ impl StoredStory {
             regions: Vec::new(),
             topics: Vec::new(),
         }
+    }
+}
+
+impl StoredStory {
+    /// Shows tags computed but not stored (`inspect`), in the stored shape.
+    pub fn set_tags(&mut self, tags: &crate::tag::Tags) {
+        self.countries = tags
+            .countries
+            .iter()
+            .map(|c| serde_json::json!({"code": c.code, "score": c.score, "primary": c.primary}))
+            .collect();
+        self.regions = tags
+            .regions
+            .iter()
+            .map(|r| serde_json::json!({"slug": r.slug, "score": r.score}))
+            .collect();
+        self.topics = tags.topics.clone();
     }
 }
 
@@ -311,7 +334,40 @@ pub struct Incoming {
     /// The wire service's own copy (from a wire feed, or credited to its own source): preferred
     /// as its cluster's origin.
     pub wire_copy: bool,
+    /// Its countries, regions and topics.
+    pub tags: crate::tag::Tags,
 }
+
+/// The `story_tags` rows of the stories written (story id, index into the refresh's stories):
+/// (story id, kind, value, score, primary).
+fn tag_rows(
+    written: &[(i64, usize)],
+    stories: &[Incoming],
+) -> Vec<(i64, &'static str, String, f64, bool)> {
+    let mut rows = Vec::new();
+    for (id, i) in written {
+        let t = &stories[*i].tags;
+        for c in &t.countries {
+            rows.push((*id, "country", c.code.clone(), c.score, c.primary));
+        }
+        for r in &t.regions {
+            rows.push((*id, "region", r.slug.clone(), r.score, false));
+        }
+        let mut topics: Vec<&String> = t.topics.iter().collect();
+        topics.sort();
+        topics.dedup();
+        for name in topics {
+            rows.push((*id, "topic", name.clone(), 1.0, false));
+        }
+    }
+    rows
+}
+
+/// The head of the tag insert; rows follow.
+const INSERT_TAGS: &str = "INSERT INTO story_tags (story_id, kind, value, score, is_primary) ";
+
+/// Rows per tag insert (5 binds a row).
+const TAG_BATCH: usize = 2000;
 
 /// Unix seconds of a story's instant for matching: its publication, else now.
 fn matching_instant(s: &Story, now: DateTime<Utc>) -> i64 {

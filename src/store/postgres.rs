@@ -9,8 +9,8 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
 use sqlx::{PgPool, QueryBuilder, Row};
 
 use super::{
-    attach_tags, matching_instant, place_new, Claim, FeedInfo, FeedUpdate, Incoming, NewFeed,
-    StoreError, StoredStory, StoryQuery, TagRow, Targets, Written,
+    attach_tags, matching_instant, place_new, tag_rows, Claim, FeedInfo, FeedUpdate, Incoming,
+    NewFeed, StoreError, StoredStory, StoryQuery, TagRow, Targets, Written, INSERT_TAGS, TAG_BATCH,
 };
 use crate::dedup::Matcher;
 use crate::dedup::Placement;
@@ -478,6 +478,7 @@ pub(super) async fn record_refresh(
     let hashes: Vec<String> = stories.iter().map(|i| targets.hash(&i.story)).collect();
     let prints: Vec<Vec<u8>> = stories.iter().map(|i| i.fingerprint.to_bytes()).collect();
     let mut new: Vec<(i64, usize)> = Vec::new();
+    let mut changed: Vec<(i64, usize)> = Vec::new();
     for (c, chunk) in stories.chunks(BATCH_ROWS).enumerate() {
         let base = c * BATCH_ROWS;
         let rows = || {
@@ -529,16 +530,21 @@ pub(super) async fn record_refresh(
         let rows: Vec<(i64, i32, i64, String)> = qb.build_query_as().fetch_all(&mut *tx).await?;
         let position = targets.positions(chunk, base);
         for (id, version, f, k) in rows {
+            let i = position.get(&(f, k.as_str())).copied();
             if version == 1 {
                 written.new_stories += 1;
-                if let Some(i) = position.get(&(f, k.as_str())) {
-                    new.push((id, *i));
+                if let Some(i) = i {
+                    new.push((id, i));
                 }
             } else {
                 written.updated_stories += 1;
+                if let Some(i) = i {
+                    changed.push((id, i));
+                }
             }
         }
     }
+    write_tags(&mut tx, &new, &changed, stories).await?;
     let placed = if new.is_empty() {
         Vec::new()
     } else {
@@ -552,6 +558,37 @@ pub(super) async fn record_refresh(
     tx.commit().await?;
     matcher.commit(placed, upto);
     Ok(written)
+}
+
+/// Replaces the tags of changed stories and writes those of new ones.
+async fn write_tags(
+    tx: &mut sqlx::PgConnection,
+    new: &[(i64, usize)],
+    changed: &[(i64, usize)],
+    stories: &[Incoming],
+) -> Result<(), sqlx::Error> {
+    if !changed.is_empty() {
+        let ids: Vec<i64> = changed.iter().map(|(id, _)| *id).collect();
+        sqlx::query("DELETE FROM story_tags WHERE story_id = ANY($1)")
+            .bind(&ids)
+            .execute(&mut *tx)
+            .await?;
+    }
+    let mut all = new.to_vec();
+    all.extend_from_slice(changed);
+    let rows = tag_rows(&all, stories);
+    for chunk in rows.chunks(TAG_BATCH) {
+        let mut qb = QueryBuilder::new(INSERT_TAGS);
+        qb.push_values(chunk, |mut b, (id, kind, value, score, primary)| {
+            b.push_bind(*id)
+                .push_bind(*kind)
+                .push_bind(value)
+                .push_bind(*score)
+                .push_bind(*primary);
+        });
+        qb.build().execute(&mut *tx).await?;
+    }
+    Ok(())
 }
 
 /// Places the refresh's new stories (`new`: story id, index into `stories`) in clusters: new
@@ -655,6 +692,12 @@ pub(super) async fn stories(p: &PgPool, q: &StoryQuery) -> Result<Vec<StoredStor
          WHERE ($1::timestamptz IS NULL OR coalesce(st.published_at, st.first_seen_at) >= $1)
            AND ($3::bigint IS NULL OR st.cluster_id = $3)
            AND ($4::text IS NULL OR lower(so.name) = lower($4))
+           AND ($5::text IS NULL OR EXISTS (SELECT 1 FROM story_tags t WHERE t.story_id = st.id
+                AND t.kind = 'country' AND t.value = upper($5)))
+           AND ($6::text IS NULL OR EXISTS (SELECT 1 FROM story_tags t WHERE t.story_id = st.id
+                AND t.kind = 'region' AND t.value = lower($6)))
+           AND ($7::text IS NULL OR EXISTS (SELECT 1 FROM story_tags t WHERE t.story_id = st.id
+                AND t.kind = 'topic' AND t.value = $7))
          ORDER BY coalesce(st.published_at, st.first_seen_at) DESC, st.id DESC
          LIMIT $2",
     )
@@ -662,6 +705,9 @@ pub(super) async fn stories(p: &PgPool, q: &StoryQuery) -> Result<Vec<StoredStor
     .bind(q.limit)
     .bind(q.cluster)
     .bind(q.source.as_deref())
+    .bind(q.country.as_deref())
+    .bind(q.region.as_deref())
+    .bind(q.topic.as_deref())
     .fetch_all(p)
     .await?;
     let mut out = rows

@@ -211,7 +211,7 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(dispatch(cli.command, config)) {
+    match runtime.block_on(dispatch(cli.command, config, cli.config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -243,9 +243,9 @@ fn init_logging(config: &Config, format: Option<LogFormat>, to_stdout: bool) {
     let _ = result;
 }
 
-async fn dispatch(command: Command, config: Config) -> Result<()> {
+async fn dispatch(command: Command, config: Config, config_path: Option<PathBuf>) -> Result<()> {
     match command {
-        Command::Run { once } => run(config, once).await,
+        Command::Run { once } => run(config, once, config_path).await,
         Command::Migrate => {
             let store = connect(&config).await?;
             info!(backend = store.backend(), "migrations applied");
@@ -273,7 +273,7 @@ async fn connect(config: &Config) -> Result<Store> {
     Ok(store)
 }
 
-async fn run(config: Config, once: bool) -> Result<()> {
+async fn run(config: Config, once: bool, config_path: Option<PathBuf>) -> Result<()> {
     let app = App::build(config).await.context("starting wirefeed")?;
     // SQLite serves one daemon; PostgreSQL shares the work through leases.
     let _lock = app.store().lock_for_daemon()?;
@@ -290,17 +290,99 @@ async fn run(config: Config, once: bool) -> Result<()> {
         );
         return Ok(());
     }
+    let notifier = std::sync::Arc::new(crate::service::Notifier::from_env());
+    if let Some(addr) = &app.config().admin.listen {
+        let addr: std::net::SocketAddr = addr
+            .parse()
+            .with_context(|| format!("admin.listen `{addr}`"))?;
+        let admin = app.clone();
+        tokio::spawn(async move {
+            if let Err(e) = crate::service::serve_admin(admin, addr).await {
+                tracing::error!(error = %e, %addr, "admin listener failed");
+            }
+        });
+    }
     let (tx, rx) = watch::channel(false);
+    let stopping = notifier.clone();
     tokio::spawn(async move {
         wait_for_signal().await;
         info!("shutdown requested: finishing in-flight refreshes (signal again to stop at once)");
+        stopping.notify("STOPPING=1");
         let _ = tx.send(true);
         wait_for_signal().await;
         tracing::warn!("second signal: stopping now; unfinished refreshes write nothing");
         std::process::exit(130);
     });
+    // Migrations ran in App::build; the scheduler starts now.
+    notifier.notify("READY=1\nSTATUS=scheduler started");
+    let supervisor = tokio::spawn(crate::service::supervise(app.clone(), notifier.clone()));
+    let reloader = tokio::spawn(reload_on_hangup(app.clone(), config_path, notifier.clone()));
     app.run_until_stopped(rx).await;
+    supervisor.abort();
+    reloader.abort();
     Ok(())
+}
+
+/// On SIGHUP: re-reads and validates the config file. An invalid file is logged and the running
+/// configuration kept. A valid one's feeds are applied at once (added, or paused when removed);
+/// other changed sections are named and apply at the next restart.
+async fn reload_on_hangup(
+    app: App,
+    path: Option<PathBuf>,
+    notifier: std::sync::Arc<crate::service::Notifier>,
+) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut hup) = signal(SignalKind::hangup()) else {
+        tracing::warn!("cannot listen for SIGHUP: reloading is off");
+        return;
+    };
+    while hup.recv().await.is_some() {
+        notifier.notify("RELOADING=1");
+        let Some(path) = &path else {
+            tracing::warn!("SIGHUP: running on built-in defaults, no config file to reload");
+            notifier.notify("READY=1");
+            continue;
+        };
+        match Config::load(path) {
+            Err(e) => tracing::error!(
+                file = %path.display(),
+                problems = %e.problems.join("; "),
+                "SIGHUP: the new config is invalid; keeping the running one"
+            ),
+            Ok(new) => match app.store().sync_config_feeds(&new.feeds, Utc::now()).await {
+                Err(e) => tracing::error!(error = %e, "SIGHUP: cannot apply the feeds"),
+                Ok(()) => {
+                    let later = changed_sections(app.config(), &new);
+                    info!(
+                        feeds = new.feeds.len(),
+                        file = %path.display(),
+                        "config reloaded: feeds applied"
+                    );
+                    if !later.is_empty() {
+                        tracing::warn!(
+                            sections = %later.join(", "),
+                            "changed settings apply at the next restart"
+                        );
+                    }
+                }
+            },
+        }
+        notifier.notify("READY=1");
+    }
+}
+
+/// The sections (other than `[[feeds]]`) whose values differ between two configs.
+fn changed_sections(old: &Config, new: &Config) -> Vec<String> {
+    let (Ok(a), Ok(b)) = (serde_json::to_value(old), serde_json::to_value(new)) else {
+        return Vec::new();
+    };
+    let (Some(a), Some(b)) = (a.as_object(), b.as_object()) else {
+        return Vec::new();
+    };
+    a.iter()
+        .filter(|(k, v)| k.as_str() != "feeds" && b.get(k.as_str()) != Some(v))
+        .map(|(k, _)| k.clone())
+        .collect()
 }
 
 async fn wait_for_signal() {

@@ -32,6 +32,8 @@ pub struct Config {
     pub daemon: DaemonConfig,
     /// How reprints and updates are recognised.
     pub dedup: DedupConfig,
+    /// The admin HTTP listener.
+    pub admin: AdminConfig,
     /// Regions added to the shipped ones, or replacing one of the same slug.
     pub regions: Vec<RegionConfig>,
     /// The user's topics.
@@ -327,6 +329,15 @@ pub struct TopicConfig {
     pub none: Vec<String>,
 }
 
+/// `[admin]`
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(default)]
+pub struct AdminConfig {
+    /// Address of the admin HTTP listener (`/healthz`, `/readyz`, `/metrics`), e.g.
+    /// `127.0.0.1:9464`; off when unset.
+    pub listen: Option<String>,
+}
+
 /// `[dedup]`
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(default)]
@@ -488,6 +499,13 @@ impl Config {
                 if crate::tag::Code::parse(c).is_none() {
                     p.push(format!("regions `{}`: `{c}` is not an ISO 3166-1 alpha-2 code (two capital letters)", r.slug));
                 }
+            }
+        }
+        if let Some(l) = &self.admin.listen {
+            if l.parse::<std::net::SocketAddr>().is_err() {
+                p.push(format!(
+                    "admin.listen: `{l}` is not an address such as 127.0.0.1:9464"
+                ));
             }
         }
         let d = &self.dedup;

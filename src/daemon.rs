@@ -100,6 +100,8 @@ struct Inner {
     matcher: Matcher,
     /// Countries, regions and topics.
     tagger: crate::tag::Tagger,
+    /// What the admin listener's /metrics shows.
+    metrics: crate::service::metrics::Metrics,
 }
 
 /// The wirefeed application: config, database and HTTP client, cheap to clone.
@@ -159,6 +161,7 @@ impl App {
                 owner,
                 matcher,
                 tagger,
+                metrics: crate::service::metrics::Metrics::default(),
             }),
         })
     }
@@ -166,6 +169,16 @@ impl App {
     /// The database this app writes.
     pub fn store(&self) -> &Store {
         &self.inner.store
+    }
+
+    /// The configuration it runs on.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// Its counters.
+    pub fn metrics(&self) -> &crate::service::metrics::Metrics {
+        &self.inner.metrics
     }
 
     fn claim(
@@ -259,6 +272,7 @@ impl App {
 
     /// Gives a claimed feed back, due at `at`, without fetching it (its host is throttled).
     async fn deferred(&self, feed: FeedId, at: DateTime<Utc>) -> Refreshed {
+        self.inner.metrics.fetch("deferred", None, 0, 0);
         if let Err(e) = self
             .inner
             .store
@@ -364,6 +378,10 @@ impl App {
         );
         while !*shutdown.borrow() {
             let now = Utc::now();
+            self.inner
+                .metrics
+                .loop_at_ms
+                .store(now.timestamp_millis(), std::sync::atomic::Ordering::Relaxed);
             let free = concurrency.saturating_sub(tasks.len());
             if free > 0 {
                 match self.inner.store.claim(&self.claim(now, free, None)).await {
@@ -385,6 +403,9 @@ impl App {
                         }
                         if !deferred.is_empty() {
                             debug!(feeds = deferred.len(), "deferred by host budgets");
+                        }
+                        for _ in &deferred {
+                            self.inner.metrics.fetch("deferred", None, 0, 0);
                         }
                         if let Err(e) = self.inner.store.defer(&self.inner.owner, &deferred).await {
                             error!(error = %e, "cannot defer feeds");
@@ -640,6 +661,12 @@ impl App {
         }
         self.schedule(&feed, &mut update, rate, &hints);
         update.duration_ms = started.elapsed().as_millis().min(i64::MAX as u128) as i64;
+        inner.metrics.fetch(
+            update.outcome,
+            update.http_status,
+            update.duration_ms,
+            update.bytes,
+        );
         let mut result = FeedResult {
             feed_id: feed.id,
             outcome: update.outcome,
@@ -694,6 +721,9 @@ impl App {
             .await
         {
             Ok(w) => {
+                inner
+                    .metrics
+                    .stored(w.new_stories, w.updated_stories, w.reprints, w.tags);
                 result.new_stories = w.new_stories;
                 debug!(new = w.new_stories, updated = w.updated_stories, "stored");
                 Refreshed {
@@ -707,6 +737,7 @@ impl App {
                 // Record the failure on the feed (through the batch path) so it backs off
                 // instead of being fetched again at once.
                 error!(error = %e, "cannot store refresh");
+                inner.metrics.database_error();
                 update.outcome = "error";
                 update.error_kind = Some("database");
                 update.error_message = Some(e.to_string());

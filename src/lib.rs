@@ -16,5 +16,6 @@ pub mod model;
 pub mod normalize;
 pub mod parse;
 pub mod schedule;
+pub mod service;
 pub mod store;
 pub mod tag;

@@ -377,3 +377,149 @@ fn eval_extract_scores_a_benchmark_folder_and_ends_with_a_json_line() {
     let out = wirefeed(&config, &["eval", "extract", "/nonexistent/benchmark"]);
     assert_eq!(out.status.code(), Some(1));
 }
+
+/// Reads datagrams from the notify socket until one contains `want` (bounded).
+fn wait_notify(
+    sock: &std::os::unix::net::UnixDatagram,
+    want: &str,
+    seen: &mut Vec<String>,
+) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut buf = [0u8; 4096];
+    while Instant::now() < deadline {
+        if let Ok(n) = sock.recv(&mut buf) {
+            let msg = String::from_utf8_lossy(&buf[..n]).into_owned();
+            let hit = msg.lines().any(|l| l == want || l.starts_with(want));
+            seen.push(msg);
+            if hit {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// The daemon as systemd runs it: READY, WATCHDOG and STATUS on the notify socket, the admin
+/// listener, a feed added to the config file picked up on SIGHUP (an invalid file kept out),
+/// STOPPING and exit 0 on SIGTERM. On PostgreSQL when configured, else SQLite.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_runs_as_a_notify_service_with_admin_endpoints_and_reload() {
+    let db = match TestDb::postgres().await {
+        Some(pg) => pg,
+        None => TestDb::sqlite(),
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = FeedServer::start().await;
+    let a = server.fixture("/a.xml", "rss_no_version.xml");
+    let b = server.fixture("/b.xml", "rss1_rdf.xml");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let base = write_config(dir.path(), &db.url, &[(&a, "Gazette", false)]);
+    let admin = format!("[admin]\nlisten = \"127.0.0.1:{port}\"\n");
+    let text = std::fs::read_to_string(&base).expect("config") + &admin;
+    std::fs::write(&base, &text).expect("config");
+
+    let notify_path = dir.path().join("notify.sock");
+    let sock = std::os::unix::net::UnixDatagram::bind(&notify_path).expect("notify socket");
+    sock.set_read_timeout(Some(Duration::from_millis(200)))
+        .expect("timeout");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wirefeed"))
+        .arg("--config")
+        .arg(&base)
+        .arg("run")
+        .env_remove("WIREFEED_DATABASE_URL")
+        .env("NOTIFY_SOCKET", &notify_path)
+        .env("WATCHDOG_USEC", "2000000")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn daemon");
+    let mut seen = Vec::new();
+    let s = tokio::task::block_in_place(|| {
+        let ready = wait_notify(&sock, "READY=1", &mut seen);
+        let watchdog = wait_notify(&sock, "WATCHDOG=1", &mut seen);
+        let status =
+            seen.iter().any(|m| m.contains("STATUS=")) || wait_notify(&sock, "STATUS=", &mut seen);
+        (ready, watchdog, status)
+    });
+    assert_eq!(s, (true, true, true), "notify messages: {seen:?}");
+
+    let http = reqwest::Client::new();
+    let get = |path: &str| {
+        let http = http.clone();
+        let url = format!("http://127.0.0.1:{port}{path}");
+        async move {
+            let r = http.get(&url).send().await.expect("admin answers");
+            (r.status().as_u16(), r.text().await.unwrap_or_default())
+        }
+    };
+    assert_eq!(get("/healthz").await.0, 200);
+    let (code, body) = get("/readyz").await;
+    assert_eq!(code, 200, "{body}");
+    // Wait for the first poll to be counted, then read the metrics.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while server.requests("/a.xml") == 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (code, metrics) = get("/metrics").await;
+    assert_eq!(code, 200);
+    for name in [
+        "wirefeed_fetches_total{outcome=\"fetched\",status_class=\"2xx\"} 1",
+        "wirefeed_stories_stored_total 2",
+        "wirefeed_fetch_duration_seconds_count",
+        "wirefeed_not_modified_ratio",
+        "wirefeed_feeds{state=\"active\"} 1",
+        "wirefeed_scheduler_lag_seconds",
+        "wirefeed_database_errors_total 0",
+    ] {
+        assert!(metrics.contains(name), "{name} missing:\n{metrics}");
+    }
+
+    let hup = |pid: u32| {
+        Command::new("kill")
+            .args(["-HUP", &pid.to_string()])
+            .status()
+            .expect("kill -HUP")
+    };
+    // An invalid file is refused and the daemon goes on.
+    std::fs::write(&base, "[fetch]\ntimeout_secs = \"soon\"\n").expect("bad config");
+    assert!(hup(child.id()).success());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(child.try_wait().expect("wait").is_none(), "still running");
+    assert_eq!(get("/healthz").await.0, 200);
+    // A feed added to the file is polled after SIGHUP.
+    let added = write_config(
+        dir.path(),
+        &db.url,
+        &[(&a, "Gazette", false), (&b, "Herald", false)],
+    );
+    let text = std::fs::read_to_string(&added).expect("config") + &admin;
+    std::fs::write(&added, &text).expect("config");
+    assert!(hup(child.id()).success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while server.requests("/b.xml") == 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(server.requests("/b.xml"), 1, "the added feed was polled");
+
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let stopping = tokio::task::block_in_place(|| wait_notify(&sock, "STOPPING=1", &mut seen));
+    assert!(stopping, "{seen:?}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let exit = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "daemon did not stop");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(exit.code(), Some(0));
+    db.cleanup().await;
+}

@@ -125,6 +125,10 @@ pub struct Claim<'a> {
 pub struct Written {
     pub new_stories: u64,
     pub updated_stories: u64,
+    /// New stories that joined an existing cluster.
+    pub reprints: u64,
+    /// Tag rows written.
+    pub tags: u64,
 }
 
 /// A feed as `feeds list` shows it.
@@ -661,6 +665,11 @@ impl Store {
         keys: &[String],
     ) -> Result<HashMap<String, String>, StoreError> {
         dispatch!(self, p => story_hashes(p, feed, keys))
+    }
+
+    /// Feeds by state and the scheduler's lag, for metrics and STATUS lines.
+    pub async fn feed_gauges(&self) -> Result<crate::service::metrics::DbGauges, StoreError> {
+        dispatch!(self, p => feed_gauges(p))
     }
 
     /// Stored stories, newest first.

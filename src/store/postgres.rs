@@ -544,12 +544,13 @@ pub(super) async fn record_refresh(
             }
         }
     }
-    write_tags(&mut tx, &new, &changed, stories).await?;
-    let placed = if new.is_empty() {
-        Vec::new()
+    written.tags = write_tags(&mut tx, &new, &changed, stories).await?;
+    let (placed, reprints) = if new.is_empty() {
+        (Vec::new(), 0)
     } else {
         place_in_clusters(&mut tx, stories, &mut new, matcher, update.now).await?
     };
+    written.reprints = reprints;
     let n = i64::try_from(written.new_stories).unwrap_or(i64::MAX);
     write_updates(&mut tx, owner, std::slice::from_ref(update), &[n]).await?;
     let upto: i64 = sqlx::query_scalar("SELECT coalesce(max(id), 0) FROM stories")
@@ -566,7 +567,7 @@ async fn write_tags(
     new: &[(i64, usize)],
     changed: &[(i64, usize)],
     stories: &[Incoming],
-) -> Result<(), sqlx::Error> {
+) -> Result<u64, sqlx::Error> {
     if !changed.is_empty() {
         let ids: Vec<i64> = changed.iter().map(|(id, _)| *id).collect();
         sqlx::query("DELETE FROM story_tags WHERE story_id = ANY($1)")
@@ -588,7 +589,7 @@ async fn write_tags(
         });
         qb.build().execute(&mut *tx).await?;
     }
-    Ok(())
+    Ok(rows.len() as u64)
 }
 
 /// Places the refresh's new stories (`new`: story id, index into `stories`) in clusters: new
@@ -599,8 +600,12 @@ async fn place_in_clusters(
     new: &mut [(i64, usize)],
     matcher: &Matcher,
     now: DateTime<Utc>,
-) -> Result<Vec<(i64, i64, i64, crate::dedup::Fingerprint)>, sqlx::Error> {
+) -> Result<(Vec<(i64, i64, i64, crate::dedup::Fingerprint)>, u64), sqlx::Error> {
     let placements = place_new(matcher, stories, new, now);
+    let reprints = placements
+        .iter()
+        .filter(|p| matches!(p, Placement::Existing(_)))
+        .count() as u64;
     // The first story of each new cluster is its provisional origin.
     let mut origins: Vec<i64> = Vec::new();
     let mut times: Vec<DateTime<Utc>> = Vec::new();
@@ -668,7 +673,7 @@ async fn place_in_clusters(
     touched.sort_unstable();
     touched.dedup();
     if touched.is_empty() {
-        return Ok(placed);
+        return Ok((placed, reprints));
     }
     for sql in [super::RECOMPUTE_CLUSTERS, super::MARK_REPRINTS] {
         sqlx::query(&sql.replace("{ids}", "(SELECT unnest($1::bigint[]))"))
@@ -676,7 +681,26 @@ async fn place_in_clusters(
             .execute(&mut *tx)
             .await?;
     }
-    Ok(placed)
+    Ok((placed, reprints))
+}
+
+pub(super) async fn feed_gauges(
+    p: &PgPool,
+) -> Result<crate::service::metrics::DbGauges, StoreError> {
+    let feeds_by_state: Vec<(String, i64)> =
+        sqlx::query_as("SELECT status, count(*) FROM feeds GROUP BY status ORDER BY status")
+            .fetch_all(p)
+            .await?;
+    let lag: Option<f64> = sqlx::query_scalar(
+        "SELECT extract(epoch FROM now() - min(next_check_at))::float8 FROM feeds
+         WHERE status = 'active' AND (lease_expires_at IS NULL OR lease_expires_at < now())",
+    )
+    .fetch_one(p)
+    .await?;
+    Ok(crate::service::metrics::DbGauges {
+        feeds_by_state,
+        scheduler_lag_secs: lag.unwrap_or(0.0).max(0.0),
+    })
 }
 
 pub(super) async fn stories(p: &PgPool, q: &StoryQuery) -> Result<Vec<StoredStory>, StoreError> {

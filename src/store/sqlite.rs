@@ -502,12 +502,13 @@ pub(super) async fn record_refresh(
             }
         }
     }
-    write_tags(&mut tx, &new, &changed, stories).await?;
-    let placed = if new.is_empty() {
-        Vec::new()
+    written.tags = write_tags(&mut tx, &new, &changed, stories).await?;
+    let (placed, reprints) = if new.is_empty() {
+        (Vec::new(), 0)
     } else {
         place_in_clusters(&mut tx, stories, &mut new, matcher, update.now).await?
     };
+    written.reprints = reprints;
     let n = i64::try_from(written.new_stories).unwrap_or(i64::MAX);
     write_updates(&mut tx, owner, std::slice::from_ref(update), &[n]).await?;
     let upto: i64 = sqlx::query_scalar("SELECT coalesce(max(id), 0) FROM stories")
@@ -524,7 +525,7 @@ async fn write_tags(
     new: &[(i64, usize)],
     changed: &[(i64, usize)],
     stories: &[Incoming],
-) -> Result<(), sqlx::Error> {
+) -> Result<u64, sqlx::Error> {
     if !changed.is_empty() {
         let ids: Vec<i64> = changed.iter().map(|(id, _)| *id).collect();
         sqlx::query("DELETE FROM story_tags WHERE story_id IN (SELECT value FROM json_each(?1))")
@@ -546,7 +547,7 @@ async fn write_tags(
         });
         qb.build().execute(&mut *tx).await?;
     }
-    Ok(())
+    Ok(rows.len() as u64)
 }
 
 /// Places the refresh's new stories (`new`: story id, index into `stories`) in clusters: new
@@ -557,8 +558,12 @@ async fn place_in_clusters(
     new: &mut [(i64, usize)],
     matcher: &Matcher,
     now: DateTime<Utc>,
-) -> Result<Vec<(i64, i64, i64, crate::dedup::Fingerprint)>, sqlx::Error> {
+) -> Result<(Vec<(i64, i64, i64, crate::dedup::Fingerprint)>, u64), sqlx::Error> {
     let placements = place_new(matcher, stories, new, now);
+    let reprints = placements
+        .iter()
+        .filter(|p| matches!(p, Placement::Existing(_)))
+        .count() as u64;
     // The first story of each new cluster is its origin: create them all at once.
     let mut origins: Vec<(i64, String)> = Vec::new();
     for (p, (id, i)) in placements.iter().zip(new.iter()) {
@@ -624,7 +629,7 @@ async fn place_in_clusters(
     touched.sort_unstable();
     touched.dedup();
     if touched.is_empty() {
-        return Ok(placed);
+        return Ok((placed, reprints));
     }
     let touched = serde_json::to_string(&touched).unwrap_or_else(|_| "[]".to_owned());
     for sql in [super::RECOMPUTE_CLUSTERS, super::MARK_REPRINTS] {
@@ -633,7 +638,7 @@ async fn place_in_clusters(
             .execute(&mut *tx)
             .await?;
     }
-    Ok(placed)
+    Ok((placed, reprints))
 }
 
 /// Locks `<database file>.lock` exclusively, without waiting.
@@ -661,6 +666,32 @@ pub(super) fn lock_for_daemon(p: &SqlitePool) -> Result<DaemonLock, StoreError> 
             lock_path.display()
         ))),
     }
+}
+
+pub(super) async fn feed_gauges(
+    p: &SqlitePool,
+) -> Result<crate::service::metrics::DbGauges, StoreError> {
+    let feeds_by_state: Vec<(String, i64)> =
+        sqlx::query_as("SELECT status, count(*) FROM feeds GROUP BY status ORDER BY status")
+            .fetch_all(p)
+            .await?;
+    let now = db_time(Utc::now());
+    let oldest: Option<String> = sqlx::query_scalar(
+        "SELECT min(next_check_at) FROM feeds
+         WHERE status = 'active' AND (lease_expires_at IS NULL OR lease_expires_at < ?1)",
+    )
+    .bind(&now)
+    .fetch_one(p)
+    .await?;
+    let lag = oldest
+        .and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+        .map_or(0.0, |t| {
+            (Utc::now() - t.with_timezone(&Utc)).num_milliseconds() as f64 / 1000.0
+        });
+    Ok(crate::service::metrics::DbGauges {
+        feeds_by_state,
+        scheduler_lag_secs: lag.max(0.0),
+    })
 }
 
 pub(super) async fn stories(

@@ -1,0 +1,220 @@
+//! The daemon's counters, rendered in the Prometheus text format under `wirefeed_`.
+//!
+//! Label sets are small and fixed: fetch outcome (7 values) and HTTP status class (6 values).
+//! Counters are atomics bumped by the daemon; gauges that live in the database (feeds by state,
+//! scheduler lag) are read when scraped.
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+
+/// Fetch outcomes, as the fetch log names them.
+pub const OUTCOMES: [&str; 7] = [
+    "fetched",
+    "unchanged",
+    "not_modified",
+    "gone",
+    "rate_limited",
+    "error",
+    "deferred",
+];
+
+/// HTTP status classes; `none` when no response came.
+const CLASSES: [&str; 6] = ["1xx", "2xx", "3xx", "4xx", "5xx", "none"];
+
+/// Upper bounds of the fetch-duration histogram, in seconds.
+const BUCKETS: [f64; 10] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];
+
+/// What the daemon counts.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    fetches: [[AtomicU64; CLASSES.len()]; OUTCOMES.len()],
+    duration_buckets: [AtomicU64; BUCKETS.len()],
+    duration_count: AtomicU64,
+    duration_sum_ms: AtomicU64,
+    bytes: AtomicU64,
+    stories_new: AtomicU64,
+    stories_updated: AtomicU64,
+    reprints: AtomicU64,
+    tags: AtomicU64,
+    database_errors: AtomicU64,
+    /// Unix milliseconds of the scheduler loop's last turn (0: not started).
+    pub loop_at_ms: AtomicI64,
+}
+
+/// Feed counts by state and the scheduler's lag, read from the database when scraped.
+#[derive(Debug, Clone, Default)]
+pub struct DbGauges {
+    pub feeds_by_state: Vec<(String, i64)>,
+    /// How long the most overdue active feed has waited past its check time, in seconds.
+    pub scheduler_lag_secs: f64,
+}
+
+impl Metrics {
+    /// One fetch (or deferral) ended.
+    pub fn fetch(&self, outcome: &str, status: Option<u16>, duration_ms: i64, bytes: i64) {
+        let o = OUTCOMES.iter().position(|x| *x == outcome).unwrap_or(5);
+        let c = match status {
+            Some(s @ 100..=599) => usize::from(s / 100) - 1,
+            _ => 5,
+        };
+        self.fetches[o][c].fetch_add(1, Ordering::Relaxed);
+        if outcome == "deferred" {
+            return;
+        }
+        let secs = duration_ms.max(0) as f64 / 1000.0;
+        for (i, b) in BUCKETS.iter().enumerate() {
+            if secs <= *b {
+                self.duration_buckets[i].fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        self.duration_count.fetch_add(1, Ordering::Relaxed);
+        self.duration_sum_ms
+            .fetch_add(duration_ms.max(0) as u64, Ordering::Relaxed);
+        self.bytes.fetch_add(bytes.max(0) as u64, Ordering::Relaxed);
+    }
+
+    /// A refresh's stories were written.
+    pub fn stored(&self, new: u64, updated: u64, reprints: u64, tags: u64) {
+        self.stories_new.fetch_add(new, Ordering::Relaxed);
+        self.stories_updated.fetch_add(updated, Ordering::Relaxed);
+        self.reprints.fetch_add(reprints, Ordering::Relaxed);
+        self.tags.fetch_add(tags, Ordering::Relaxed);
+    }
+
+    pub fn database_error(&self) {
+        self.database_errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// New stories stored since start.
+    pub fn stories_new(&self) -> u64 {
+        self.stories_new.load(Ordering::Relaxed)
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self, db: &DbGauges) -> String {
+        let mut out = String::with_capacity(4096);
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        out.push_str("# HELP wirefeed_fetches_total Feed fetches by outcome and HTTP status class.\n# TYPE wirefeed_fetches_total counter\n");
+        for (o, outcome) in OUTCOMES.iter().enumerate() {
+            for (c, class) in CLASSES.iter().enumerate() {
+                let n = get(&self.fetches[o][c]);
+                if n > 0 {
+                    let _ = writeln!(
+                        out,
+                        "wirefeed_fetches_total{{outcome=\"{outcome}\",status_class=\"{class}\"}} {n}"
+                    );
+                }
+            }
+        }
+        let total = |pred: &dyn Fn(usize) -> bool| -> u64 {
+            (0..OUTCOMES.len())
+                .filter(|o| pred(*o))
+                .map(|o| self.fetches[o].iter().map(get).sum::<u64>())
+                .sum()
+        };
+        let polled = total(&|o| OUTCOMES[o] != "deferred");
+        let not_modified = total(&|o| OUTCOMES[o] == "not_modified");
+        out.push_str("# HELP wirefeed_not_modified_ratio Share of polls answered 304 Not Modified since start.\n# TYPE wirefeed_not_modified_ratio gauge\n");
+        let ratio = if polled == 0 {
+            0.0
+        } else {
+            not_modified as f64 / polled as f64
+        };
+        let _ = writeln!(out, "wirefeed_not_modified_ratio {ratio}");
+        out.push_str("# HELP wirefeed_fetch_duration_seconds Time per fetch, parse and store of one feed.\n# TYPE wirefeed_fetch_duration_seconds histogram\n");
+        for (i, b) in BUCKETS.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "wirefeed_fetch_duration_seconds_bucket{{le=\"{b}\"}} {}",
+                get(&self.duration_buckets[i])
+            );
+        }
+        let count = get(&self.duration_count);
+        let _ = writeln!(
+            out,
+            "wirefeed_fetch_duration_seconds_bucket{{le=\"+Inf\"}} {count}\nwirefeed_fetch_duration_seconds_sum {}\nwirefeed_fetch_duration_seconds_count {count}",
+            get(&self.duration_sum_ms) as f64 / 1000.0
+        );
+        let counters = [
+            (
+                "fetch_bytes_total",
+                "Bytes of feed bodies received (after decompression).",
+                get(&self.bytes),
+            ),
+            (
+                "stories_stored_total",
+                "New stories stored.",
+                get(&self.stories_new),
+            ),
+            (
+                "stories_updated_total",
+                "Stories updated in place (a new version).",
+                get(&self.stories_updated),
+            ),
+            (
+                "reprints_found_total",
+                "New stories that joined an existing reprint cluster.",
+                get(&self.reprints),
+            ),
+            (
+                "tags_written_total",
+                "Country, region and topic tags written.",
+                get(&self.tags),
+            ),
+            (
+                "database_errors_total",
+                "Refreshes whose database write failed.",
+                get(&self.database_errors),
+            ),
+        ];
+        for (name, help, v) in counters {
+            let _ = writeln!(
+                out,
+                "# HELP wirefeed_{name} {help}\n# TYPE wirefeed_{name} counter\nwirefeed_{name} {v}"
+            );
+        }
+        out.push_str("# HELP wirefeed_feeds Feeds by state.\n# TYPE wirefeed_feeds gauge\n");
+        for (state, n) in &db.feeds_by_state {
+            let _ = writeln!(out, "wirefeed_feeds{{state=\"{state}\"}} {n}");
+        }
+        let _ = writeln!(
+            out,
+            "# HELP wirefeed_scheduler_lag_seconds How long the most overdue active feed has waited past its check time.\n# TYPE wirefeed_scheduler_lag_seconds gauge\nwirefeed_scheduler_lag_seconds {}",
+            db.scheduler_lag_secs
+        );
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_counters_with_fixed_labels() {
+        let m = Metrics::default();
+        m.fetch("fetched", Some(200), 120, 5000);
+        m.fetch("not_modified", Some(304), 20, 0);
+        m.fetch("error", None, 30_000, 0);
+        m.fetch("deferred", None, 0, 0);
+        m.stored(3, 1, 2, 9);
+        let text = m.render(&DbGauges {
+            feeds_by_state: vec![("active".to_owned(), 4)],
+            scheduler_lag_secs: 1.5,
+        });
+        for line in [
+            "wirefeed_fetches_total{outcome=\"fetched\",status_class=\"2xx\"} 1",
+            "wirefeed_fetches_total{outcome=\"error\",status_class=\"none\"} 1",
+            "wirefeed_not_modified_ratio 0.3333333333333333",
+            "wirefeed_fetch_duration_seconds_count 3",
+            "wirefeed_fetch_bytes_total 5000",
+            "wirefeed_stories_stored_total 3",
+            "wirefeed_reprints_found_total 2",
+            "wirefeed_tags_written_total 9",
+            "wirefeed_feeds{state=\"active\"} 4",
+            "wirefeed_scheduler_lag_seconds 1.5",
+        ] {
+            assert!(text.contains(line), "{line} missing from\n{text}");
+        }
+    }
+}

@@ -125,6 +125,11 @@ pub enum FeedsCommand {
     },
     /// Remove a feed and its stories.
     Remove { url: String },
+    /// Add the feeds of an OPML file (nested folders included; importing twice adds nothing).
+    /// A feed's source is the folder it is in, else its title.
+    Import { file: PathBuf },
+    /// Print every feed (from the config file and added ones) as OPML 2.0.
+    Export,
 }
 
 #[derive(Debug, Args)]
@@ -435,6 +440,91 @@ async fn feeds(config: Config, cmd: FeedsCommand) -> Result<()> {
                 )
                 .await?;
             writeln!(out, "feed {id}: {url}")?;
+        }
+        FeedsCommand::Import { file } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let parsed = crate::opml::parse(&text)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            for s in &parsed.skipped {
+                eprintln!("skipped: {s}");
+            }
+            let known: std::collections::HashSet<String> = store
+                .list_feeds()
+                .await?
+                .into_iter()
+                .map(|f| f.url)
+                .collect();
+            use std::io::IsTerminal;
+            let progress = std::io::stderr().is_terminal() && parsed.feeds.len() > 20;
+            let total = parsed.feeds.len();
+            let mut added = 0;
+            for (i, f) in parsed.feeds.iter().enumerate() {
+                if !known.contains(&f.url) {
+                    store
+                        .upsert_feed(
+                            &NewFeed {
+                                url: &f.url,
+                                source: &f.source,
+                                is_wire: f.wire,
+                                full_text: f.full_text,
+                                defined_in: DefinedIn::Cli,
+                            },
+                            Utc::now(),
+                        )
+                        .await?;
+                    added += 1;
+                }
+                if progress {
+                    let width = 30;
+                    let done = (i + 1) * width / total;
+                    eprint!(
+                        "\r[{}{}] {}/{total}",
+                        "#".repeat(done),
+                        " ".repeat(width - done),
+                        i + 1
+                    );
+                }
+            }
+            if progress {
+                eprintln!();
+            }
+            writeln!(
+                out,
+                "{}: {total} feeds, {added} added, {} already present, {} outlines skipped",
+                file.display(),
+                total - added,
+                parsed.skipped.len()
+            )?;
+        }
+        FeedsCommand::Export => {
+            // The database's feeds, and the config file's even before a daemon synced them.
+            let mut feeds: Vec<crate::opml::OpmlFeed> = store
+                .list_feeds()
+                .await?
+                .into_iter()
+                .map(|f| crate::opml::OpmlFeed {
+                    url: f.url,
+                    source: f.source,
+                    wire: f.wire,
+                    full_text: f.full_text,
+                })
+                .collect();
+            for f in &config.feeds {
+                if !feeds.iter().any(|x| x.url == f.url) {
+                    feeds.push(crate::opml::OpmlFeed {
+                        url: f.url.clone(),
+                        source: f.source.clone(),
+                        wire: f.wire,
+                        full_text: f.full_text,
+                    });
+                }
+            }
+            write!(
+                out,
+                "{}",
+                crate::opml::write(&feeds, &Utc::now().to_rfc2822())
+            )?;
         }
         FeedsCommand::List { json } => {
             let feeds = store.list_feeds().await?;

@@ -14,6 +14,7 @@ pub mod extract;
 pub mod fetch;
 pub mod model;
 pub mod normalize;
+pub mod opml;
 pub mod parse;
 pub mod schedule;
 pub mod service;

@@ -523,3 +523,66 @@ async fn the_daemon_runs_as_a_notify_service_with_admin_endpoints_and_reload() {
     assert_eq!(exit.code(), Some(0));
     db.cleanup().await;
 }
+
+#[test]
+fn an_opml_file_imported_twice_adds_its_feeds_once_and_exports_back() {
+    let db = TestDb::sqlite();
+    let dir = db.dir().expect("sqlite dir");
+    let config = write_config(
+        &dir,
+        &db.url,
+        &[("https://config.example/rss", "Config Outlet", true)],
+    );
+    let opml = dir.join("subs.opml");
+    std::fs::write(
+        &opml,
+        r#"<?xml version="1.0"?><opml version="2.0"><head><title>subs</title></head><body>
+<outline text="Balkans"><outline text="Balkan Insight" type="rss" xmlUrl="https://balkaninsight.com/feed/"/>
+<outline text="Deeper"><outline text="OC Media" xmlUrl="https://oc-media.org/feed/"/></outline></outline>
+<outline text="Not a feed" xmlUrl="ftp://example.com/x"/>
+</body></opml>"#,
+    )
+    .expect("opml");
+    let opml_arg = opml.to_str().expect("path");
+    let first = wirefeed(&config, &["feeds", "import", opml_arg]);
+    assert!(first.status.success(), "{first:?}");
+    let said = String::from_utf8_lossy(&first.stdout);
+    assert!(
+        said.contains("2 feeds, 2 added, 0 already present, 1 outlines skipped"),
+        "{said}"
+    );
+    let second = wirefeed(&config, &["feeds", "import", opml_arg]);
+    assert!(second.status.success());
+    let said = String::from_utf8_lossy(&second.stdout);
+    assert!(said.contains("0 added, 2 already present"), "{said}");
+    let list = json_lines(&wirefeed(&config, &["feeds", "list", "--json"]));
+    assert_eq!(list.len(), 2, "two imported: {list:?}");
+
+    // Export has every feed: the config file's and the imported ones.
+    let export = wirefeed(&config, &["feeds", "export"]);
+    assert!(export.status.success());
+    let xml = String::from_utf8_lossy(&export.stdout);
+    assert!(
+        xml.starts_with("<?xml") && xml.contains("<opml version=\"2.0\">"),
+        "{xml}"
+    );
+    for url in [
+        "https://config.example/rss",
+        "https://balkaninsight.com/feed/",
+        "https://oc-media.org/feed/",
+    ] {
+        assert!(xml.contains(&format!("xmlUrl=\"{url}\"")), "{url} in {xml}");
+    }
+    assert!(
+        xml.contains("wirefeedSource=\"Config Outlet\" wirefeedWire=\"true\""),
+        "{xml}"
+    );
+    // A broken file is an error and changes nothing.
+    std::fs::write(&opml, "<opml><body></outline>").expect("bad opml");
+    let bad = wirefeed(&config, &["feeds", "import", opml_arg]);
+    assert!(!bad.status.success());
+    assert_eq!(
+        json_lines(&wirefeed(&config, &["feeds", "list", "--json"])).len(),
+        2
+    );
+}

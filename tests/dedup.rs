@@ -318,3 +318,39 @@ async fn two_daemons_ingesting_reprints_at_once_end_with_one_cluster() {
     );
     db.cleanup().await;
 }
+
+/// A feed removed while the daemon runs takes its stories and clusters with it; a later reprint
+/// of one of them starts a cluster of its own instead of failing on the vanished one.
+#[tokio::test]
+async fn a_reprint_of_a_removed_story_starts_a_new_cluster() {
+    for db in databases().await {
+        let server = FeedServer::start().await;
+        let ap = serve(&server, "/ap.xml", ap_feed());
+        let app = App::build(config(&db.url, &[(&ap, "Associated Press", true)]))
+            .await
+            .expect("app builds");
+        app.run_once().await.expect("wire pass");
+        assert!(app.store().remove_feed(&ap).await.expect("remove"));
+        let outlet = serve(&server, "/outlet.xml", outlet_feed());
+        app.store()
+            .upsert_feed(
+                &wirefeed::store::NewFeed {
+                    url: &outlet,
+                    source: "The Washington Times",
+                    is_wire: false,
+                    full_text: false,
+                    defined_in: wirefeed::store::DefinedIn::Cli,
+                },
+                chrono::Utc::now(),
+            )
+            .await
+            .expect("add outlet");
+        let pass = app.run_once().await.expect("outlet pass");
+        assert_eq!(pass.failed, 0, "{}: {pass:?}", db.backend);
+        let stories = all_stories(&app).await;
+        let wt = by_key(&stories, "wt-kosovo");
+        assert_eq!(wt.origin, wt.id, "{}: its own cluster now", db.backend);
+        assert!(!wt.is_reprint);
+        db.cleanup().await;
+    }
+}

@@ -843,6 +843,21 @@ impl Matcher {
         self.index().evict_before(t);
     }
 
+    /// Drops the stories of clusters that no longer exist (removed feeds, pruned stories).
+    pub fn forget_clusters(&self, clusters: &[i64]) {
+        let mut idx = self.index();
+        let gone: Vec<i64> = idx
+            .entries
+            .iter()
+            .flatten()
+            .filter(|e| clusters.contains(&e.cluster))
+            .map(|e| e.story)
+            .collect();
+        for s in gone {
+            idx.remove(s);
+        }
+    }
+
     /// Heap bytes the index holds (see [`Index::heap_bytes`]).
     pub fn heap_bytes(&self) -> usize {
         self.index().heap_bytes()

@@ -449,6 +449,80 @@ impl Targets {
     }
 }
 
+/// Placements into clusters that no longer exist (their stories were removed or pruned since
+/// the matcher saw them) become new clusters, one per vanished cluster.
+fn replace_vanished(placements: &mut [Placement], existing: &std::collections::HashSet<i64>) {
+    let mut next = placements
+        .iter()
+        .filter_map(|p| match p {
+            Placement::New(n) => Some(n + 1),
+            Placement::Existing(_) => None,
+        })
+        .max()
+        .unwrap_or(0);
+    let mut renamed: HashMap<i64, usize> = HashMap::new();
+    for p in placements.iter_mut() {
+        if let Placement::Existing(c) = *p {
+            if !existing.contains(&c) {
+                let n = *renamed.entry(c).or_insert_with(|| {
+                    next += 1;
+                    next - 1
+                });
+                *p = Placement::New(n);
+            }
+        }
+    }
+    // New clusters are numbered in order of first appearance (the first member is the origin).
+    let mut order: HashMap<usize, usize> = HashMap::new();
+    for p in placements.iter_mut() {
+        if let Placement::New(n) = *p {
+            let k = order.len();
+            *p = Placement::New(*order.entry(n).or_insert(k));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placements_into_vanished_clusters_become_new_ones_numbered_in_order() {
+        let mut p = vec![
+            Placement::Existing(5),
+            Placement::New(0),
+            Placement::Existing(7),
+            Placement::Existing(5),
+            Placement::New(0),
+        ];
+        replace_vanished(&mut p, &[7].into_iter().collect());
+        assert_eq!(
+            p,
+            vec![
+                Placement::New(0),
+                Placement::New(1),
+                Placement::Existing(7),
+                Placement::New(0),
+                Placement::New(1),
+            ]
+        );
+    }
+}
+
+/// The clusters of `placements` that are stored.
+fn joined_clusters(placements: &[Placement]) -> Vec<i64> {
+    let mut v: Vec<i64> = placements
+        .iter()
+        .filter_map(|p| match p {
+            Placement::Existing(c) => Some(*c),
+            Placement::New(_) => None,
+        })
+        .collect();
+    v.sort_unstable();
+    v.dedup();
+    v
+}
+
 /// Clusters whose members changed get their origin (the wire's own copy if any, else the
 /// earliest appearance), size and time span recomputed; `{ids}` is replaced by the backend's
 /// list expression.

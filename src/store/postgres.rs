@@ -9,8 +9,9 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
 use sqlx::{PgPool, QueryBuilder, Row};
 
 use super::{
-    attach_tags, matching_instant, place_new, tag_rows, Claim, FeedInfo, FeedUpdate, Incoming,
-    NewFeed, StoreError, StoredStory, StoryQuery, TagRow, Targets, Written, INSERT_TAGS, TAG_BATCH,
+    attach_tags, joined_clusters, matching_instant, place_new, replace_vanished, tag_rows, Claim,
+    FeedInfo, FeedUpdate, Incoming, NewFeed, StoreError, StoredStory, StoryQuery, TagRow, Targets,
+    Written, INSERT_TAGS, TAG_BATCH,
 };
 use crate::dedup::Matcher;
 use crate::dedup::Placement;
@@ -601,7 +602,26 @@ async fn place_in_clusters(
     matcher: &Matcher,
     now: DateTime<Utc>,
 ) -> Result<(Vec<(i64, i64, i64, crate::dedup::Fingerprint)>, u64), sqlx::Error> {
-    let placements = place_new(matcher, stories, new, now);
+    let mut placements = place_new(matcher, stories, new, now);
+    let joined = joined_clusters(&placements);
+    if !joined.is_empty() {
+        let existing: std::collections::HashSet<i64> =
+            sqlx::query_scalar::<_, i64>("SELECT id FROM clusters WHERE id = ANY($1)")
+                .bind(&joined)
+                .fetch_all(&mut *tx)
+                .await?
+                .into_iter()
+                .collect();
+        if existing.len() < joined.len() {
+            let vanished: Vec<i64> = joined
+                .iter()
+                .copied()
+                .filter(|c| !existing.contains(c))
+                .collect();
+            matcher.forget_clusters(&vanished);
+            replace_vanished(&mut placements, &existing);
+        }
+    }
     let reprints = placements
         .iter()
         .filter(|p| matches!(p, Placement::Existing(_)))

@@ -1,0 +1,193 @@
+//! OPML 2.0: the feed lists people move between readers. Reading an outline tree (nested
+//! folders included) into feeds, and writing every feed out, grouped by source.
+//!
+//! Never: touches the database or the network; `cli` does.
+
+use quick_xml::events::Event;
+use quick_xml::Reader;
+
+/// One feed found in an OPML file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpmlFeed {
+    pub url: String,
+    /// The publisher: wirefeed's own attribute when the file came from `feeds export`, else the
+    /// enclosing folder's name, else the outline's title or text.
+    pub source: String,
+    pub wire: bool,
+    pub full_text: bool,
+}
+
+/// What reading a file found: the feeds, and the outlines that were not feeds (with why).
+#[derive(Debug, Default)]
+pub struct Parsed {
+    pub feeds: Vec<OpmlFeed>,
+    pub skipped: Vec<String>,
+}
+
+/// Reads the feeds of an OPML document (any version): every `<outline>` with an `xmlUrl`, at any
+/// depth. A broken document is an error; an outline without a usable URL is skipped and said.
+pub fn parse(text: &str) -> Result<Parsed, String> {
+    let mut reader = Reader::from_str(text);
+    let mut out = Parsed::default();
+    // Names of the enclosing folders (outlines without xmlUrl), innermost last.
+    let mut folders: Vec<Option<String>> = Vec::new();
+    let mut saw_opml = false;
+    loop {
+        let event = reader
+            .read_event()
+            .map_err(|e| format!("not valid XML at byte {}: {e}", reader.buffer_position()))?;
+        match event {
+            Event::Start(e) | Event::Empty(e) if e.name().into_inner() == "opml" => saw_opml = true,
+            Event::Start(ref e) | Event::Empty(ref e) if e.name().into_inner() == "outline" => {
+                let is_start = matches!(event, Event::Start(_));
+                let mut attrs = std::collections::HashMap::new();
+                for a in e.attributes().flatten() {
+                    let key = a.key.into_inner().to_ascii_lowercase();
+                    if let Ok(v) = a.normalized_value(quick_xml::XmlVersion::Implicit1_0) {
+                        attrs.insert(key, v.trim().to_owned());
+                    }
+                }
+                let label = attrs
+                    .get("title")
+                    .or_else(|| attrs.get("text"))
+                    .filter(|s| !s.is_empty())
+                    .cloned();
+                match attrs.get("xmlurl") {
+                    Some(url) => {
+                        let parsed = url::Url::parse(url);
+                        if !parsed
+                            .as_ref()
+                            .is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
+                        {
+                            out.skipped
+                                .push(format!("`{url}`: not an http or https URL"));
+                        } else {
+                            let folder = folders.iter().rev().flatten().next().cloned();
+                            let source = attrs
+                                .get("wirefeedsource")
+                                .filter(|s| !s.is_empty())
+                                .cloned()
+                                .or(folder)
+                                .or(label)
+                                .or_else(|| {
+                                    parsed.ok().and_then(|u| u.host_str().map(str::to_owned))
+                                })
+                                .unwrap_or_else(|| url.clone());
+                            let flag = |k: &str| attrs.get(k).is_some_and(|v| v == "true");
+                            out.feeds.push(OpmlFeed {
+                                url: url.clone(),
+                                source,
+                                wire: flag("wirefeedwire"),
+                                full_text: flag("wirefeedfulltext"),
+                            });
+                        }
+                        if is_start {
+                            folders.push(None);
+                        }
+                    }
+                    None => {
+                        if is_start {
+                            folders.push(label);
+                        }
+                    }
+                }
+            }
+            Event::End(e) if e.name().into_inner() == "outline" => {
+                folders.pop();
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    if !saw_opml {
+        return Err("not an OPML document (no <opml> element)".to_owned());
+    }
+    Ok(out)
+}
+
+fn attr(s: &str) -> String {
+    quick_xml::escape::escape(s).into_owned()
+}
+
+/// Writes feeds as OPML 2.0, one folder per source, with wirefeed's own attributes (source, wire,
+/// full text) so that `feeds import` restores them.
+pub fn write(feeds: &[OpmlFeed], created: &str) -> String {
+    let mut by_source: std::collections::BTreeMap<&str, Vec<&OpmlFeed>> = Default::default();
+    for f in feeds {
+        by_source.entry(f.source.as_str()).or_default().push(f);
+    }
+    let mut out =
+        String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<opml version=\"2.0\">\n");
+    out.push_str(&format!(
+        "  <head>\n    <title>wirefeed feeds</title>\n    <dateCreated>{}</dateCreated>\n  </head>\n  <body>\n",
+        attr(created)
+    ));
+    for (source, list) in by_source {
+        out.push_str(&format!(
+            "    <outline text=\"{0}\" title=\"{0}\">\n",
+            attr(source)
+        ));
+        for f in list {
+            out.push_str(&format!(
+                "      <outline type=\"rss\" text=\"{s}\" title=\"{s}\" xmlUrl=\"{u}\" wirefeedSource=\"{s}\" wirefeedWire=\"{w}\" wirefeedFullText=\"{t}\"/>\n",
+                s = attr(source),
+                u = attr(&f.url),
+                w = f.wire,
+                t = f.full_text
+            ));
+        }
+        out.push_str("    </outline>\n");
+    }
+    out.push_str("  </body>\n</opml>\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nested_outlines_are_read_and_an_export_reads_back_the_same() {
+        let text = r#"<?xml version="1.0"?>
+<opml version="1.0"><head><title>subs</title></head><body>
+  <outline text="News">
+    <outline text="Balkan Insight" type="rss" xmlUrl="https://balkaninsight.com/feed/"/>
+    <outline text="Caucasus">
+      <outline title="OC Media &amp; friends" xmlUrl="https://oc-media.org/feed/"/>
+    </outline>
+  </outline>
+  <outline text="Loose" xmlUrl="https://example.com/rss"/>
+  <outline text="Broken" xmlUrl="javascript:alert(1)"/>
+</body></opml>"#;
+        let p = parse(text).expect("parses");
+        let got: Vec<(&str, &str)> = p
+            .feeds
+            .iter()
+            .map(|f| (f.url.as_str(), f.source.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("https://balkaninsight.com/feed/", "News"),
+                ("https://oc-media.org/feed/", "Caucasus"),
+                ("https://example.com/rss", "Loose"),
+            ]
+        );
+        assert_eq!(p.skipped.len(), 1);
+        let mut feeds = p.feeds.clone();
+        feeds[0].wire = true;
+        let again = parse(&write(&feeds, "Thu, 26 Nov 2026 00:00:00 +0000")).expect("reads back");
+        let mut a = again.feeds.clone();
+        let mut b = feeds.clone();
+        a.sort_by(|x, y| x.url.cmp(&y.url));
+        b.sort_by(|x, y| x.url.cmp(&y.url));
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn what_is_not_opml_is_refused() {
+        assert!(parse("<rss version=\"2.0\"></rss>").is_err());
+        assert!(parse("<opml><body></outline></body></opml>").is_err());
+        assert!(parse("not xml at all <<<").is_err());
+    }
+}

@@ -34,6 +34,8 @@ pub struct Config {
     pub dedup: DedupConfig,
     /// The admin HTTP listener.
     pub admin: AdminConfig,
+    /// How long the fetch log and stories are kept.
+    pub retention: RetentionConfig,
     /// Regions added to the shipped ones, or replacing one of the same slug.
     pub regions: Vec<RegionConfig>,
     /// The user's topics.
@@ -329,6 +331,17 @@ pub struct TopicConfig {
     pub none: Vec<String>,
 }
 
+/// `[retention]`
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(default)]
+pub struct RetentionConfig {
+    /// Fetch-log lines older than this many days are deleted (0: keep the last 50 per feed).
+    pub fetch_log_days: u64,
+    /// Stories published (or first seen) more than this many days ago are deleted, with their
+    /// versions and tags (0: keep every story).
+    pub stories_days: u64,
+}
+
 /// `[admin]`
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(default)]
@@ -505,6 +518,16 @@ impl Config {
             if l.parse::<std::net::SocketAddr>().is_err() {
                 p.push(format!(
                     "admin.listen: `{l}` is not an address such as 127.0.0.1:9464"
+                ));
+            }
+        }
+        for (name, v) in [
+            ("fetch_log_days", self.retention.fetch_log_days),
+            ("stories_days", self.retention.stories_days),
+        ] {
+            if v > 36_500 {
+                p.push(format!(
+                    "retention.{name}: at most 36500 days (0 turns it off)"
                 ));
             }
         }

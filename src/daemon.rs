@@ -36,6 +36,9 @@ pub enum StartError {
     Tag(#[from] crate::tag::TagError),
 }
 
+/// How often `[retention]` runs.
+const RETENTION_EVERY: Duration = Duration::from_secs(3600);
+
 /// How one refresh ended, for summaries and tests.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FeedResult {
@@ -371,6 +374,7 @@ impl App {
         let mut pending: Vec<FeedUpdate> = Vec::new();
         let mut pending_since = Instant::now();
         let mut last_prune = Instant::now();
+        let mut last_retention: Option<Instant> = None;
         info!(
             backend = self.inner.store.backend(),
             owner = %self.inner.owner,
@@ -439,6 +443,10 @@ impl App {
             if last_prune.elapsed() >= Duration::from_secs(60) {
                 self.hosts().prune(Utc::now());
                 self.evict_old_stories();
+            }
+            if last_retention.is_none_or(|t| t.elapsed() >= RETENTION_EVERY) {
+                self.apply_retention().await;
+                last_retention = Some(Instant::now());
                 last_prune = Instant::now();
             }
         }
@@ -475,6 +483,28 @@ impl App {
         }
         self.flush(&mut pending).await;
         info!("stopped");
+    }
+
+    /// Deletes what `[retention]` says is too old. Failures are logged; the next round retries.
+    async fn apply_retention(&self) {
+        let r = &self.inner.config.retention;
+        let days = |d: u64| (d > 0).then(|| Utc::now() - chrono::Duration::days(d as i64));
+        let (fetches, stories) = (days(r.fetch_log_days), days(r.stories_days));
+        if fetches.is_none() && stories.is_none() {
+            return;
+        }
+        match self.inner.store.prune(fetches, stories).await {
+            Ok((f, s)) => {
+                if let Some(t) = stories {
+                    // Pruned stories leave the reprint index too.
+                    self.inner.matcher.evict_before(t.timestamp());
+                }
+                if f + s > 0 {
+                    info!(fetch_log = f, stories = s, "retention: deleted old rows");
+                }
+            }
+            Err(e) => error!(error = %e, "retention failed"),
+        }
     }
 
     /// Drops stories from the reprint index once no new story can be in their window.

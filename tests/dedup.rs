@@ -354,3 +354,54 @@ async fn a_reprint_of_a_removed_story_starts_a_new_cluster() {
         db.cleanup().await;
     }
 }
+
+/// Retention deletes old stories; a cluster that loses its origin gets the next one, and an
+/// emptied cluster goes. The fetch log is pruned by age.
+#[tokio::test]
+async fn retention_prunes_stories_and_moves_the_origin() {
+    for db in databases().await {
+        let server = FeedServer::start().await;
+        let ap = serve(&server, "/ap.xml", ap_feed());
+        let outlet = serve(&server, "/outlet.xml", outlet_feed());
+        let trunc = serve(&server, "/trunc.xml", truncated_feed());
+        let app = App::build(config(
+            &db.url,
+            &[
+                (&ap, "Associated Press", true),
+                (&outlet, "The Washington Times", false),
+                (&trunc, "The Daily Example", false),
+            ],
+        ))
+        .await
+        .expect("app builds");
+        app.run_once().await.expect("pass");
+        // 14:00 EST on the day: the AP copy (13:05) goes, the reprints (14:22, 16:40) stay.
+        let cutoff = chrono::DateTime::parse_from_rfc3339("2024-01-11T19:00:00Z")
+            .expect("instant")
+            .with_timezone(&chrono::Utc);
+        let (_, deleted) = app.store().prune(None, Some(cutoff)).await.expect("prune");
+        assert_eq!(deleted, 1, "{}", db.backend);
+        let stories = all_stories(&app).await;
+        let wt = by_key(&stories, "wt-kosovo");
+        let truncated = by_key(&stories, "de-1");
+        assert_eq!(wt.cluster, truncated.cluster);
+        assert_eq!(
+            wt.origin, wt.id,
+            "{}: the earliest remaining is origin",
+            db.backend
+        );
+        assert!(!wt.is_reprint);
+        assert!(truncated.is_reprint);
+        // Everything older than now: every story and every log line goes, clusters with them.
+        let later = chrono::Utc::now() + chrono::Duration::seconds(1);
+        let (fetches, stories) = app
+            .store()
+            .prune(Some(later), Some(later))
+            .await
+            .expect("prune all");
+        assert!(fetches >= 3, "{}: {fetches}", db.backend);
+        assert_eq!(stories, 4, "{}", db.backend);
+        assert!(all_stories(&app).await.is_empty());
+        db.cleanup().await;
+    }
+}

@@ -541,6 +541,12 @@ const MARK_REPRINTS: &str = "UPDATE stories SET is_reprint = (id <> (SELECT c.or
         FROM clusters c WHERE c.id = stories.cluster_id))
     WHERE cluster_id IN {ids}";
 
+/// Clusters left without an origin (its story was deleted) but with members.
+const ORIGINLESS_CLUSTERS: &str = "SELECT id FROM clusters WHERE origin_story_id IS NULL";
+
+/// Stories deleted per statement when pruning, so no transaction holds locks for long.
+const PRUNE_BATCH: i64 = 5000;
+
 /// Stories the matcher has not seen yet, oldest id first.
 const UNSYNCED_FINGERPRINTS: &str =
     "SELECT id, cluster_id, coalesce(published_at, first_seen_at) AS t, fingerprint
@@ -739,6 +745,17 @@ impl Store {
         keys: &[String],
     ) -> Result<HashMap<String, String>, StoreError> {
         dispatch!(self, p => story_hashes(p, feed, keys))
+    }
+
+    /// Deletes fetch-log lines older than `fetches_before` and stories older than
+    /// `stories_before` (with their versions and tags; clusters that lose their origin get a new
+    /// one, clusters left empty go). Returns (log lines, stories) deleted.
+    pub async fn prune(
+        &self,
+        fetches_before: Option<DateTime<Utc>>,
+        stories_before: Option<DateTime<Utc>>,
+    ) -> Result<(u64, u64), StoreError> {
+        dispatch!(self, p => prune(p, fetches_before, stories_before))
     }
 
     /// Feeds by state and the scheduler's lag, for metrics and STATUS lines.

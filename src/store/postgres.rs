@@ -124,15 +124,18 @@ pub(super) async fn story_hashes(
 
 pub(super) async fn remove_feed(p: &PgPool, url: &str) -> Result<bool, StoreError> {
     let mut tx = p.begin().await?;
+    // Clusters change: hold the cluster lock, as placements do.
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(CLUSTER_LOCK)
+        .execute(&mut *tx)
+        .await?;
     // Clusters whose origin goes away lose it (ON DELETE SET NULL); stories and logs cascade.
     let n = sqlx::query("DELETE FROM feeds WHERE url = $1")
         .bind(url)
         .execute(&mut *tx)
         .await?
         .rows_affected();
-    sqlx::query(super::DELETE_ORPHAN_CLUSTERS)
-        .execute(&mut *tx)
-        .await?;
+    heal_clusters(&mut tx).await?;
     tx.commit().await?;
     Ok(n > 0)
 }
@@ -702,6 +705,69 @@ async fn place_in_clusters(
             .await?;
     }
     Ok((placed, reprints))
+}
+
+/// After stories were deleted: clusters left empty go, and those that lost their origin get the
+/// next one (with sizes, times and reprint marks recomputed).
+async fn heal_clusters(tx: &mut sqlx::PgConnection) -> Result<(), sqlx::Error> {
+    sqlx::query(super::DELETE_ORPHAN_CLUSTERS)
+        .execute(&mut *tx)
+        .await?;
+    let ids: Vec<i64> = sqlx::query_scalar(super::ORIGINLESS_CLUSTERS)
+        .fetch_all(&mut *tx)
+        .await?;
+    if ids.is_empty() {
+        return Ok(());
+    }
+    for sql in [super::RECOMPUTE_CLUSTERS, super::MARK_REPRINTS] {
+        sqlx::query(&sql.replace("{ids}", "(SELECT unnest($1::bigint[]))"))
+            .bind(&ids)
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(())
+}
+
+pub(super) async fn prune(
+    p: &PgPool,
+    fetches_before: Option<DateTime<Utc>>,
+    stories_before: Option<DateTime<Utc>>,
+) -> Result<(u64, u64), StoreError> {
+    let mut fetches = 0;
+    if let Some(t) = fetches_before {
+        fetches = sqlx::query("DELETE FROM fetches WHERE fetched_at < $1")
+            .bind(t)
+            .execute(p)
+            .await?
+            .rows_affected();
+    }
+    let mut stories = 0;
+    if let Some(t) = stories_before {
+        loop {
+            let mut tx = p.begin().await?;
+            // The cluster lock: no placement may join a cluster while its stories go.
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(CLUSTER_LOCK)
+                .execute(&mut *tx)
+                .await?;
+            let n = sqlx::query(
+                "DELETE FROM stories WHERE id IN (SELECT id FROM stories
+                 WHERE coalesce(published_at, first_seen_at) < $1 LIMIT $2)",
+            )
+            .bind(t)
+            .bind(super::PRUNE_BATCH)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            heal_clusters(&mut tx).await?;
+            tx.commit().await?;
+            stories += n;
+            if n < super::PRUNE_BATCH as u64 {
+                break;
+            }
+        }
+    }
+    Ok((fetches, stories))
 }
 
 pub(super) async fn feed_gauges(

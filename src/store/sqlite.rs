@@ -122,9 +122,7 @@ pub(super) async fn remove_feed(p: &SqlitePool, url: &str) -> Result<bool, Store
         .execute(&mut *tx)
         .await?
         .rows_affected();
-    sqlx::query(super::DELETE_ORPHAN_CLUSTERS)
-        .execute(&mut *tx)
-        .await?;
+    heal_clusters(&mut tx).await?;
     tx.commit().await?;
     Ok(n > 0)
 }
@@ -686,6 +684,65 @@ pub(super) fn lock_for_daemon(p: &SqlitePool) -> Result<DaemonLock, StoreError> 
             lock_path.display()
         ))),
     }
+}
+
+/// After stories were deleted: clusters left empty go, and those that lost their origin get the
+/// next one (with sizes, times and reprint marks recomputed).
+async fn heal_clusters(tx: &mut sqlx::SqliteConnection) -> Result<(), sqlx::Error> {
+    sqlx::query(super::DELETE_ORPHAN_CLUSTERS)
+        .execute(&mut *tx)
+        .await?;
+    let ids: Vec<i64> = sqlx::query_scalar(super::ORIGINLESS_CLUSTERS)
+        .fetch_all(&mut *tx)
+        .await?;
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let list = serde_json::to_string(&ids).unwrap_or_else(|_| "[]".to_owned());
+    for sql in [super::RECOMPUTE_CLUSTERS, super::MARK_REPRINTS] {
+        sqlx::query(&sql.replace("{ids}", "(SELECT value FROM json_each(?1))"))
+            .bind(&list)
+            .execute(&mut *tx)
+            .await?;
+    }
+    Ok(())
+}
+
+pub(super) async fn prune(
+    p: &SqlitePool,
+    fetches_before: Option<DateTime<Utc>>,
+    stories_before: Option<DateTime<Utc>>,
+) -> Result<(u64, u64), StoreError> {
+    let mut fetches = 0;
+    if let Some(t) = fetches_before {
+        fetches = sqlx::query("DELETE FROM fetches WHERE fetched_at < ?1")
+            .bind(db_time(t))
+            .execute(p)
+            .await?
+            .rows_affected();
+    }
+    let mut stories = 0;
+    if let Some(t) = stories_before {
+        loop {
+            let mut tx = p.begin_with("BEGIN IMMEDIATE").await?;
+            let n = sqlx::query(
+                "DELETE FROM stories WHERE id IN (SELECT id FROM stories
+                 WHERE coalesce(published_at, first_seen_at) < ?1 LIMIT ?2)",
+            )
+            .bind(db_time(t))
+            .bind(super::PRUNE_BATCH)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            heal_clusters(&mut tx).await?;
+            tx.commit().await?;
+            stories += n;
+            if n < super::PRUNE_BATCH as u64 {
+                break;
+            }
+        }
+    }
+    Ok((fetches, stories))
 }
 
 pub(super) async fn feed_gauges(

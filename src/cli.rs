@@ -318,10 +318,18 @@ async fn run(config: Config, once: bool, config_path: Option<PathBuf>) -> Result
         tracing::warn!("second signal: stopping now; unfinished refreshes write nothing");
         std::process::exit(130);
     });
+    // Listen for SIGHUP before saying READY: its default action would end the process.
+    let hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        .context("listening for SIGHUP")?;
     // Migrations ran in App::build; the scheduler starts now.
     notifier.notify("READY=1\nSTATUS=scheduler started");
     let supervisor = tokio::spawn(crate::service::supervise(app.clone(), notifier.clone()));
-    let reloader = tokio::spawn(reload_on_hangup(app.clone(), config_path, notifier.clone()));
+    let reloader = tokio::spawn(reload_on_hangup(
+        app.clone(),
+        config_path,
+        notifier.clone(),
+        hup,
+    ));
     app.run_until_stopped(rx).await;
     supervisor.abort();
     reloader.abort();
@@ -335,12 +343,8 @@ async fn reload_on_hangup(
     app: App,
     path: Option<PathBuf>,
     notifier: std::sync::Arc<crate::service::Notifier>,
+    mut hup: tokio::signal::unix::Signal,
 ) {
-    use tokio::signal::unix::{signal, SignalKind};
-    let Ok(mut hup) = signal(SignalKind::hangup()) else {
-        tracing::warn!("cannot listen for SIGHUP: reloading is off");
-        return;
-    };
     while hup.recv().await.is_some() {
         notifier.notify("RELOADING=1");
         let Some(path) = &path else {

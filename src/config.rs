@@ -337,8 +337,8 @@ pub struct TopicConfig {
 pub struct RetentionConfig {
     /// Fetch-log lines older than this many days are deleted (0: keep the last 50 per feed).
     pub fetch_log_days: u64,
-    /// Stories published (or first seen) more than this many days ago are deleted, with their
-    /// versions and tags (0: keep every story).
+    /// Stories first seen more than this many days ago are deleted, with their versions and
+    /// tags (0: keep every story).
     pub stories_days: u64,
 }
 

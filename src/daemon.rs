@@ -105,6 +105,8 @@ struct Inner {
     tagger: crate::tag::Tagger,
     /// What the admin listener's /metrics shows.
     metrics: crate::service::metrics::Metrics,
+    /// A retention round is under way.
+    retention_running: std::sync::atomic::AtomicBool,
 }
 
 /// The wirefeed application: config, database and HTTP client, cheap to clone.
@@ -165,6 +167,7 @@ impl App {
                 matcher,
                 tagger,
                 metrics: crate::service::metrics::Metrics::default(),
+                retention_running: std::sync::atomic::AtomicBool::new(false),
             }),
         })
     }
@@ -443,11 +446,24 @@ impl App {
             if last_prune.elapsed() >= Duration::from_secs(60) {
                 self.hosts().prune(Utc::now());
                 self.evict_old_stories();
-            }
-            if last_retention.is_none_or(|t| t.elapsed() >= RETENTION_EVERY) {
-                self.apply_retention().await;
-                last_retention = Some(Instant::now());
                 last_prune = Instant::now();
+            }
+            // Retention runs beside the loop, never in it: a long first prune must not stop the
+            // scheduler (and with it the watchdog).
+            if last_retention.is_none_or(|t| t.elapsed() >= RETENTION_EVERY)
+                && !self
+                    .inner
+                    .retention_running
+                    .swap(true, std::sync::atomic::Ordering::AcqRel)
+            {
+                let app = self.clone();
+                tokio::spawn(async move {
+                    app.apply_retention().await;
+                    app.inner
+                        .retention_running
+                        .store(false, std::sync::atomic::Ordering::Release);
+                });
+                last_retention = Some(Instant::now());
             }
         }
         let grace = Duration::from_secs(cfg.daemon.shutdown_grace_secs);
@@ -810,8 +826,14 @@ impl App {
         };
         let feed_host = host_of(&feed.url);
         let max_wait = chrono::Duration::seconds(inner.config.fetch.timeout_secs as i64);
+        // Pages must not keep the refresh past half its lease (another daemon could take it).
+        let deadline = Instant::now() + Duration::from_secs(inner.config.daemon.lease_secs / 2);
         let mut fetched = 0;
         for story in stories.iter_mut() {
+            if Instant::now() >= deadline {
+                debug!("article pages: out of time for this refresh");
+                break;
+            }
             let hash = story.content_hash();
             if known.get(&story.key) == Some(&hash) {
                 continue;

@@ -100,8 +100,20 @@ async fn each_new_story_is_notified_on_wirefeed_stories() {
             "{p}"
         );
     }
-    // A second pass stores nothing new and notifies nothing.
-    app.run_once().await.expect("second pass");
+    // A second pass that only updates a story in place notifies nothing.
+    let changed = String::from_utf8(common::fixture("rss2_outlet_reprint_of_ap.xml"))
+        .expect("utf-8")
+        .replace("The vote was 7 to 2.", "The vote was 8 to 1.");
+    server.route(
+        "/outlet.xml",
+        common::Route::Doc {
+            content_type: "application/rss+xml",
+            body: changed.into_bytes(),
+        },
+    );
+    let second = app.run_once().await.expect("second pass");
+    assert_eq!(second.new_stories, 0);
+    assert_eq!(second.fetched, 1, "the changed feed was read: {second:?}");
     let more = tokio::time::timeout(std::time::Duration::from_millis(500), listener.recv()).await;
     assert!(more.is_err(), "no notification for a story already stored");
     drop(listener);

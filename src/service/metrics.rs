@@ -121,7 +121,7 @@ impl Metrics {
             not_modified as f64 / polled as f64
         };
         let _ = writeln!(out, "wirefeed_not_modified_ratio {ratio}");
-        out.push_str("# HELP wirefeed_fetch_duration_seconds Time per fetch, parse and store of one feed.\n# TYPE wirefeed_fetch_duration_seconds histogram\n");
+        out.push_str("# HELP wirefeed_fetch_duration_seconds Time per feed refresh before its stories are stored: fetch, parse, normalize, article pages.\n# TYPE wirefeed_fetch_duration_seconds histogram\n");
         for (i, b) in BUCKETS.iter().enumerate() {
             let _ = writeln!(
                 out,

@@ -432,6 +432,29 @@ impl Targets {
         }
     }
 
+    /// The stories with one row each, when some share a row; `None` when all are distinct.
+    fn unique(&self, stories: &[Incoming]) -> Option<Vec<Incoming>> {
+        let mut seen = std::collections::HashSet::new();
+        let keep: Vec<bool> = stories
+            .iter()
+            .map(|i| {
+                let (f, k, _) = self.of(&i.story);
+                seen.insert((f, k.to_owned()))
+            })
+            .collect();
+        if keep.iter().all(|k| *k) {
+            return None;
+        }
+        Some(
+            stories
+                .iter()
+                .zip(keep)
+                .filter(|(_, k)| *k)
+                .map(|(i, _)| i.clone())
+                .collect(),
+        )
+    }
+
     /// (feed id, key) → index into the refresh's stories, for a chunk starting at `base`.
     fn positions<'a>(
         &'a self,

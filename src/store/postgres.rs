@@ -129,13 +129,20 @@ pub(super) async fn remove_feed(p: &PgPool, url: &str) -> Result<bool, StoreErro
         .bind(CLUSTER_LOCK)
         .execute(&mut *tx)
         .await?;
+    let touched: Vec<i64> = sqlx::query_scalar(
+        "SELECT DISTINCT s.cluster_id FROM stories s JOIN feeds f ON f.id = s.feed_id
+         WHERE f.url = $1 AND s.cluster_id IS NOT NULL",
+    )
+    .bind(url)
+    .fetch_all(&mut *tx)
+    .await?;
     // Clusters whose origin goes away lose it (ON DELETE SET NULL); stories and logs cascade.
     let n = sqlx::query("DELETE FROM feeds WHERE url = $1")
         .bind(url)
         .execute(&mut *tx)
         .await?
         .rows_affected();
-    heal_clusters(&mut tx).await?;
+    heal_clusters(&mut tx, &touched).await?;
     tx.commit().await?;
     Ok(n > 0)
 }
@@ -408,31 +415,44 @@ pub(super) async fn load_matcher(
     let max: Option<i64> = sqlx::query_scalar("SELECT max(id) FROM stories")
         .fetch_one(p)
         .await?;
-    let rows = sqlx::query(
+    // Streamed in batches: memory stays at the index, not the index plus every row.
+    use futures::TryStreamExt;
+    let mut rows = sqlx::query(
         "SELECT id, cluster_id, coalesce(published_at, first_seen_at) AS t, fingerprint
          FROM stories WHERE first_seen_at >= $1 AND cluster_id IS NOT NULL
            AND fingerprint IS NOT NULL",
     )
     .bind(since)
-    .fetch_all(p)
-    .await?;
-    let mut loaded = Vec::with_capacity(rows.len());
-    for r in &rows {
+    .fetch(p);
+    let mut batch: Vec<(i64, i64, i64, Vec<u8>)> = Vec::with_capacity(LOAD_BATCH);
+    let mut total = 0;
+    while let Some(r) = rows.try_next().await? {
         let t: DateTime<Utc> = r.try_get("t")?;
-        let fp: Vec<u8> = r.try_get("fingerprint")?;
-        loaded.push((
-            r.try_get::<i64, _>("id")?,
-            r.try_get::<i64, _>("cluster_id")?,
+        batch.push((
+            r.try_get("id")?,
+            r.try_get("cluster_id")?,
             t.timestamp(),
-            fp,
+            r.try_get("fingerprint")?,
         ));
+        if batch.len() == LOAD_BATCH {
+            total += batch.len();
+            matcher.load(
+                batch.iter().map(|(i, c, t, f)| (*i, *c, *t, f.as_slice())),
+                0,
+            );
+            batch.clear();
+        }
     }
+    total += batch.len();
     matcher.load(
-        loaded.iter().map(|(i, c, t, f)| (*i, *c, *t, f.as_slice())),
+        batch.iter().map(|(i, c, t, f)| (*i, *c, *t, f.as_slice())),
         max.unwrap_or(0),
     );
-    Ok(loaded.len())
+    Ok(total)
 }
+
+/// Stored fingerprints handed to the matcher at a time when loading.
+const LOAD_BATCH: usize = 10_000;
 
 pub(super) async fn record_refresh(
     p: &PgPool,
@@ -478,6 +498,16 @@ pub(super) async fn record_refresh(
         .collect()
     };
     let targets = Targets { feed_id, elsewhere };
+    // Two items written to one row (the same canonical URL) would make one upsert touch a row
+    // twice: the first wins.
+    let deduped;
+    let stories = match targets.unique(stories) {
+        Some(kept) => {
+            deduped = kept;
+            deduped.as_slice()
+        }
+        None => stories,
+    };
 
     let hashes: Vec<String> = stories.iter().map(|i| targets.hash(&i.story)).collect();
     let prints: Vec<Vec<u8>> = stories.iter().map(|i| i.fingerprint.to_bytes()).collect();
@@ -707,15 +737,20 @@ async fn place_in_clusters(
     Ok((placed, reprints))
 }
 
-/// After stories were deleted: clusters left empty go, and those that lost their origin get the
-/// next one (with sizes, times and reprint marks recomputed).
-async fn heal_clusters(tx: &mut sqlx::PgConnection) -> Result<(), sqlx::Error> {
+/// After stories were deleted from the `touched` clusters: clusters left empty go, those that
+/// lost their origin get the next one, and every touched one gets its size, times and reprint
+/// marks recomputed.
+async fn heal_clusters(tx: &mut sqlx::PgConnection, touched: &[i64]) -> Result<(), sqlx::Error> {
     sqlx::query(super::DELETE_ORPHAN_CLUSTERS)
         .execute(&mut *tx)
         .await?;
-    let ids: Vec<i64> = sqlx::query_scalar(super::ORIGINLESS_CLUSTERS)
+    let mut ids: Vec<i64> = sqlx::query_scalar(super::ORIGINLESS_CLUSTERS)
         .fetch_all(&mut *tx)
         .await?;
+    // Clusters that lost members: their size and times change too.
+    ids.extend_from_slice(touched);
+    ids.sort_unstable();
+    ids.dedup();
     if ids.is_empty() {
         return Ok(());
     }
@@ -750,16 +785,17 @@ pub(super) async fn prune(
                 .bind(CLUSTER_LOCK)
                 .execute(&mut *tx)
                 .await?;
-            let n = sqlx::query(
+            let touched: Vec<Option<i64>> = sqlx::query_scalar(
                 "DELETE FROM stories WHERE id IN (SELECT id FROM stories
-                 WHERE coalesce(published_at, first_seen_at) < $1 LIMIT $2)",
+                 WHERE first_seen_at < $1 LIMIT $2) RETURNING cluster_id",
             )
             .bind(t)
             .bind(super::PRUNE_BATCH)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            heal_clusters(&mut tx).await?;
+            .fetch_all(&mut *tx)
+            .await?;
+            let n = touched.len() as u64;
+            let touched: Vec<i64> = touched.into_iter().flatten().collect();
+            heal_clusters(&mut tx, &touched).await?;
             tx.commit().await?;
             stories += n;
             if n < super::PRUNE_BATCH as u64 {

@@ -117,12 +117,19 @@ pub(super) async fn story_hashes(
 
 pub(super) async fn remove_feed(p: &SqlitePool, url: &str) -> Result<bool, StoreError> {
     let mut tx = p.begin_with("BEGIN IMMEDIATE").await?;
+    let touched: Vec<i64> = sqlx::query_scalar(
+        "SELECT DISTINCT s.cluster_id FROM stories s JOIN feeds f ON f.id = s.feed_id
+         WHERE f.url = ?1 AND s.cluster_id IS NOT NULL",
+    )
+    .bind(url)
+    .fetch_all(&mut *tx)
+    .await?;
     let n = sqlx::query("DELETE FROM feeds WHERE url = ?1")
         .bind(url)
         .execute(&mut *tx)
         .await?
         .rows_affected();
-    heal_clusters(&mut tx).await?;
+    heal_clusters(&mut tx, &touched).await?;
     tx.commit().await?;
     Ok(n > 0)
 }
@@ -430,6 +437,16 @@ pub(super) async fn record_refresh(
         .collect()
     };
     let targets = Targets { feed_id, elsewhere };
+    // Two items written to one row (the same canonical URL) would make one upsert touch a row
+    // twice: the first wins.
+    let deduped;
+    let stories = match targets.unique(stories) {
+        Some(kept) => {
+            deduped = kept;
+            deduped.as_slice()
+        }
+        None => stories,
+    };
 
     let hashes: Vec<String> = stories.iter().map(|i| targets.hash(&i.story)).collect();
     let prints: Vec<Vec<u8>> = stories.iter().map(|i| i.fingerprint.to_bytes()).collect();
@@ -686,15 +703,23 @@ pub(super) fn lock_for_daemon(p: &SqlitePool) -> Result<DaemonLock, StoreError> 
     }
 }
 
-/// After stories were deleted: clusters left empty go, and those that lost their origin get the
-/// next one (with sizes, times and reprint marks recomputed).
-async fn heal_clusters(tx: &mut sqlx::SqliteConnection) -> Result<(), sqlx::Error> {
+/// After stories were deleted from the `touched` clusters: clusters left empty go, those that
+/// lost their origin get the next one, and every touched one gets its size, times and reprint
+/// marks recomputed.
+async fn heal_clusters(
+    tx: &mut sqlx::SqliteConnection,
+    touched: &[i64],
+) -> Result<(), sqlx::Error> {
     sqlx::query(super::DELETE_ORPHAN_CLUSTERS)
         .execute(&mut *tx)
         .await?;
-    let ids: Vec<i64> = sqlx::query_scalar(super::ORIGINLESS_CLUSTERS)
+    let mut ids: Vec<i64> = sqlx::query_scalar(super::ORIGINLESS_CLUSTERS)
         .fetch_all(&mut *tx)
         .await?;
+    // Clusters that lost members: their size and times change too.
+    ids.extend_from_slice(touched);
+    ids.sort_unstable();
+    ids.dedup();
     if ids.is_empty() {
         return Ok(());
     }
@@ -725,16 +750,17 @@ pub(super) async fn prune(
     if let Some(t) = stories_before {
         loop {
             let mut tx = p.begin_with("BEGIN IMMEDIATE").await?;
-            let n = sqlx::query(
+            let touched: Vec<Option<i64>> = sqlx::query_scalar(
                 "DELETE FROM stories WHERE id IN (SELECT id FROM stories
-                 WHERE coalesce(published_at, first_seen_at) < ?1 LIMIT ?2)",
+                 WHERE first_seen_at < ?1 LIMIT ?2) RETURNING cluster_id",
             )
             .bind(db_time(t))
             .bind(super::PRUNE_BATCH)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            heal_clusters(&mut tx).await?;
+            .fetch_all(&mut *tx)
+            .await?;
+            let n = touched.len() as u64;
+            let touched: Vec<i64> = touched.into_iter().flatten().collect();
+            heal_clusters(&mut tx, &touched).await?;
             tx.commit().await?;
             stories += n;
             if n < super::PRUNE_BATCH as u64 {

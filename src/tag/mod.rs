@@ -927,38 +927,44 @@ impl Tagger {
                 score: round3(s.min(1.0)),
             })
             .collect();
-        // Then the parents, so a filter on `balkans` finds Western Balkans stories.
-        for (i, s) in &specific {
-            let mut p = self.regions[*i].parent.clone();
-            let mut guard = 0;
-            while let (Some(slug), true) = (p, guard < 16) {
-                if !out.iter().any(|r| r.slug == slug) {
-                    out.push(RegionTag {
-                        slug: slug.clone(),
-                        score: round3(s.min(1.0)),
-                    });
-                }
-                p = self
-                    .regions
+        // Then what contains them, parents and roll-ups, so a filter on `balkans` finds Western
+        // Balkans stories and one on `mena` finds Gulf stories.
+        let mut i = 0;
+        while i < out.len() {
+            let (slug, score) = (out[i].slug.clone(), out[i].score);
+            let containers: Vec<String> =
+                self.regions
                     .iter()
-                    .find(|r| r.slug == slug)
-                    .and_then(|r| r.parent.clone());
-                guard += 1;
+                    .filter(|r| {
+                        r.contains.contains(&slug)
+                            || self.regions.iter().any(|x| {
+                                x.slug == slug && x.parent.as_deref() == Some(r.slug.as_str())
+                            })
+                    })
+                    .map(|r| r.slug.clone())
+                    .collect();
+            for c in containers {
+                if !out.iter().any(|r| r.slug == c) {
+                    out.push(RegionTag { slug: c, score });
+                }
             }
+            i += 1;
         }
         out
     }
 
     /// The most specific of a story's regions (what the region test set labels).
     pub fn most_specific<'a>(&self, tags: &'a Tags) -> Vec<&'a str> {
-        tags.regions
-            .iter()
-            .filter(|r| {
-                !tags
+        let contains = |outer: &str, inner: &str| {
+            self.parent_of(inner) == Some(outer)
+                || self
                     .regions
                     .iter()
-                    .any(|x| self.parent_of(&x.slug) == Some(r.slug.as_str()))
-            })
+                    .any(|r| r.slug == outer && r.contains.iter().any(|c| c == inner))
+        };
+        tags.regions
+            .iter()
+            .filter(|r| !tags.regions.iter().any(|x| contains(&r.slug, &x.slug)))
             .map(|r| r.slug.as_str())
             .collect()
     }
@@ -1160,6 +1166,19 @@ mod tests {
         }
         assert_eq!(t.most_specific(&tags), vec!["western_balkans"]);
         assert!(tags.regions.iter().any(|r| r.slug == "balkans"));
+        // Roll-ups contain their parts too.
+        let gulf = tag(
+            &t,
+            Some("RIYADH, Saudi Arabia"),
+            "Saudi Arabia raises oil output",
+            "Saudi Arabia said on Monday it would pump more oil.",
+        );
+        let slugs: Vec<&str> = gulf.regions.iter().map(|r| r.slug.as_str()).collect();
+        assert!(
+            slugs.contains(&"gulf") && slugs.contains(&"mena"),
+            "{slugs:?}"
+        );
+        assert!(!t.most_specific(&gulf).contains(&"mena"));
     }
 
     #[test]

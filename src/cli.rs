@@ -337,8 +337,8 @@ async fn run(config: Config, once: bool, config_path: Option<PathBuf>) -> Result
 }
 
 /// On SIGHUP: re-reads and validates the config file. An invalid file is logged and the running
-/// configuration kept. A valid one's feeds are applied at once (added, or paused when removed);
-/// other changed sections are named and apply at the next restart.
+/// configuration kept. A valid one is applied at once (see [`App::reload`]); the sections that
+/// need a restart (database, log, admin listener) are named in the log.
 async fn reload_on_hangup(
     app: App,
     path: Option<PathBuf>,
@@ -358,40 +358,27 @@ async fn reload_on_hangup(
                 problems = %e.problems.join("; "),
                 "SIGHUP: the new config is invalid; keeping the running one"
             ),
-            Ok(new) => match app.store().sync_config_feeds(&new.feeds, Utc::now()).await {
-                Err(e) => tracing::error!(error = %e, "SIGHUP: cannot apply the feeds"),
-                Ok(()) => {
-                    let later = changed_sections(app.config(), &new);
-                    info!(
-                        feeds = new.feeds.len(),
-                        file = %path.display(),
-                        "config reloaded: feeds applied"
-                    );
-                    if !later.is_empty() {
-                        tracing::warn!(
-                            sections = %later.join(", "),
-                            "changed settings apply at the next restart"
-                        );
+            Ok(new) => {
+                let feeds = new.feeds.len();
+                match app.reload(new).await {
+                    Err(e) => tracing::error!(
+                        error = %e,
+                        "SIGHUP: cannot apply the new config; keeping the running one"
+                    ),
+                    Ok(later) => {
+                        info!(feeds, file = %path.display(), "config reloaded and applied");
+                        if !later.is_empty() {
+                            tracing::warn!(
+                                sections = %later.join(", "),
+                                "changed settings apply at the next restart"
+                            );
+                        }
                     }
                 }
-            },
+            }
         }
         notifier.notify("READY=1");
     }
-}
-
-/// The sections (other than `[[feeds]]`) whose values differ between two configs.
-fn changed_sections(old: &Config, new: &Config) -> Vec<String> {
-    let (Ok(a), Ok(b)) = (serde_json::to_value(old), serde_json::to_value(new)) else {
-        return Vec::new();
-    };
-    let (Some(a), Some(b)) = (a.as_object(), b.as_object()) else {
-        return Vec::new();
-    };
-    a.iter()
-        .filter(|(k, v)| k.as_str() != "feeds" && b.get(k.as_str()) != Some(v))
-        .map(|(k, _)| k.clone())
-        .collect()
 }
 
 async fn wait_for_signal() {

@@ -36,6 +36,11 @@ pub enum StartError {
     Tag(#[from] crate::tag::TagError),
 }
 
+/// One section of a config, for comparison.
+fn section(c: &Config, name: &str) -> Option<serde_json::Value> {
+    serde_json::to_value(c).ok()?.get(name).cloned()
+}
+
 /// How often `[retention]` runs.
 const RETENTION_EVERY: Duration = Duration::from_secs(3600);
 
@@ -89,20 +94,41 @@ const FLUSH_ROWS: usize = 256;
 /// ...or this long.
 const FLUSH_AFTER: Duration = Duration::from_millis(50);
 
-struct Inner {
-    config: Config,
-    store: Store,
+/// What a config reload replaces: the config and everything compiled from it. A refresh works on
+/// one snapshot from start to end.
+struct Live {
+    config: Arc<Config>,
     fetcher: Fetcher,
     policy: SchedulePolicy,
-    hosts: Mutex<HostBudget>,
-    /// Normalization rules, compiled once.
+    /// Normalization rules, compiled once per config.
     rules: Rules,
+    /// Countries, regions and topics.
+    tagger: crate::tag::Tagger,
+}
+
+impl Live {
+    fn new(config: Config) -> Result<Live, StartError> {
+        Ok(Live {
+            fetcher: Fetcher::new(&config.fetch)?,
+            policy: SchedulePolicy::from(&config.schedule),
+            rules: Rules::new(&config.normalize),
+            tagger: crate::tag::Tagger::new(&config.regions, &config.topics)?,
+            config: Arc::new(config),
+        })
+    }
+}
+
+/// Config sections a reload cannot apply to a running daemon.
+const RESTART_SECTIONS: &[&str] = &["database", "log", "admin"];
+
+struct Inner {
+    live: std::sync::RwLock<Arc<Live>>,
+    store: Store,
+    hosts: Mutex<HostBudget>,
     /// This process's name on the leases it takes.
     owner: String,
     /// Reprint detection over recent stories (shared with other daemons through the database).
     matcher: Matcher,
-    /// Countries, regions and topics.
-    tagger: crate::tag::Tagger,
     /// What the admin listener's /metrics shows.
     metrics: crate::service::metrics::Metrics,
     /// A retention round is under way.
@@ -140,11 +166,7 @@ impl App {
         let store = Store::connect(&config.database).await?;
         store.migrate().await?;
         store.sync_config_feeds(&config.feeds, Utc::now()).await?;
-        let fetcher = Fetcher::new(&config.fetch)?;
-        let policy = SchedulePolicy::from(&config.schedule);
         let hosts = Mutex::new(HostBudget::new(&config.politeness));
-        let rules = Rules::new(&config.normalize);
-        let tagger = crate::tag::Tagger::new(&config.regions, &config.topics)?;
         let matcher = Matcher::new(config.dedup.rules());
         let since = Utc::now() - chrono::Duration::seconds(2 * matcher.rules().window_secs);
         let loaded = store.load_matcher(&matcher, since).await?;
@@ -155,17 +177,14 @@ impl App {
             std::process::id(),
             (jitter(FeedId(0), Utc::now()) * f64::from(u32::MAX)) as u32
         );
+        let live = std::sync::RwLock::new(Arc::new(Live::new(config)?));
         Ok(App {
             inner: Arc::new(Inner {
-                config,
+                live,
                 store,
-                fetcher,
-                policy,
                 hosts,
-                rules,
                 owner,
                 matcher,
-                tagger,
                 metrics: crate::service::metrics::Metrics::default(),
                 retention_running: std::sync::atomic::AtomicBool::new(false),
             }),
@@ -177,9 +196,44 @@ impl App {
         &self.inner.store
     }
 
-    /// The configuration it runs on.
-    pub fn config(&self) -> &Config {
-        &self.inner.config
+    /// The configuration it runs on now.
+    pub fn config(&self) -> Arc<Config> {
+        self.live().config.clone()
+    }
+
+    fn live(&self) -> Arc<Live> {
+        // A reload swaps the Arc whole; a poisoned lock still holds a complete one.
+        self.inner
+            .live
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Applies a new, validated configuration without a restart: feeds are synced (added ones
+    /// polled, removed ones paused), and fetching, scheduling, politeness, normalization, tagging,
+    /// reprint rules, retention and daemon timings take effect from the next refresh. Returns the
+    /// changed sections that need a restart (database, log, admin listener).
+    pub async fn reload(&self, new: Config) -> Result<Vec<String>, StartError> {
+        let live = Live::new(new.clone())?;
+        self.inner
+            .store
+            .sync_config_feeds(&new.feeds, Utc::now())
+            .await?;
+        let old = self.config();
+        let later: Vec<String> = RESTART_SECTIONS
+            .iter()
+            .filter(|s| section(&old, s) != section(&new, s))
+            .map(|s| (*s).to_owned())
+            .collect();
+        self.hosts().set_limits(&new.politeness);
+        self.inner.matcher.set_rules(new.dedup.rules());
+        *self
+            .inner
+            .live
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(live);
+        Ok(later)
     }
 
     /// Its counters.
@@ -193,7 +247,7 @@ impl App {
         limit: usize,
         pass_start: Option<DateTime<Utc>>,
     ) -> Claim<'_> {
-        let lease = chrono::Duration::seconds(self.inner.config.daemon.lease_secs as i64);
+        let lease = chrono::Duration::seconds(self.config().daemon.lease_secs as i64);
         Claim {
             owner: &self.inner.owner,
             now,
@@ -213,7 +267,7 @@ impl App {
     /// spacing) apply: a feed whose host is busy waits its turn.
     pub async fn run_once(&self) -> Result<RunSummary, StoreError> {
         let start = Utc::now();
-        let concurrency = self.inner.config.fetch.concurrency;
+        let concurrency = self.config().fetch.concurrency;
         let mut summary = RunSummary::default();
         let mut tasks: JoinSet<Refreshed> = JoinSet::new();
         let mut running: HashMap<tokio::task::Id, (FeedId, String)> = HashMap::new();
@@ -261,7 +315,7 @@ impl App {
     /// that will not be ready within the fetch timeout (it asked to be left alone) is not waited
     /// for: the instant it will be ready is returned instead.
     async fn wait_for_host(&self, host: &str) -> Result<(), DateTime<Utc>> {
-        let max_wait = chrono::Duration::seconds(self.inner.config.fetch.timeout_secs as i64);
+        let max_wait = chrono::Duration::seconds(self.config().fetch.timeout_secs as i64);
         loop {
             let now = Utc::now();
             let slot = self.hosts().try_start(host, now);
@@ -369,9 +423,6 @@ impl App {
     /// The daemon loop: claims feeds as they fall due, within the global and per-host budgets,
     /// until `shutdown` turns true; then drains.
     pub async fn run_until_stopped(&self, mut shutdown: watch::Receiver<bool>) {
-        let cfg = &self.inner.config;
-        let tick = Duration::from_secs(cfg.daemon.tick_secs);
-        let concurrency = cfg.fetch.concurrency;
         let mut tasks: JoinSet<Refreshed> = JoinSet::new();
         let mut running: HashMap<tokio::task::Id, (FeedId, String)> = HashMap::new();
         let mut pending: Vec<FeedUpdate> = Vec::new();
@@ -384,6 +435,10 @@ impl App {
             "scheduler started"
         );
         while !*shutdown.borrow() {
+            // Read each turn: a reload may have changed them.
+            let cfg = self.config();
+            let tick = Duration::from_secs(cfg.daemon.tick_secs);
+            let concurrency = cfg.fetch.concurrency;
             let now = Utc::now();
             self.inner
                 .metrics
@@ -466,7 +521,7 @@ impl App {
                 last_retention = Some(Instant::now());
             }
         }
-        let grace = Duration::from_secs(cfg.daemon.shutdown_grace_secs);
+        let grace = Duration::from_secs(self.config().daemon.shutdown_grace_secs);
         info!(
             in_flight = tasks.len(),
             grace_secs = grace.as_secs(),
@@ -503,7 +558,8 @@ impl App {
 
     /// Deletes what `[retention]` says is too old. Failures are logged; the next round retries.
     async fn apply_retention(&self) {
-        let r = &self.inner.config.retention;
+        let config = self.config();
+        let r = &config.retention;
         let days = |d: u64| (d > 0).then(|| Utc::now() - chrono::Duration::days(d as i64));
         let (fetches, stories) = (days(r.fetch_log_days), days(r.stories_days));
         if fetches.is_none() && stories.is_none() {
@@ -551,12 +607,13 @@ impl App {
 
     async fn refresh_inner(&self, feed: Feed) -> Refreshed {
         let inner = &self.inner;
+        let live = self.live();
         let started = Instant::now();
         let validators = Validators {
             etag: feed.etag.clone(),
             last_modified: feed.last_modified.clone(),
         };
-        let outcome = inner.fetcher.fetch(&feed.url, &validators).await;
+        let outcome = live.fetcher.fetch(&feed.url, &validators).await;
         let now = Utc::now();
         let mut update = FeedUpdate {
             feed_id: feed.id,
@@ -610,16 +667,15 @@ impl App {
                     update.etag = f.validators.etag;
                     update.last_modified = f.validators.last_modified;
                 } else {
-                    let app = self.clone();
+                    let snapshot = live.clone();
                     let (source, is_wire) = (feed.source.clone(), feed.is_wire);
                     // Parsing is CPU work: keep it off the async workers.
                     let parsed = tokio::task::spawn_blocking(move || {
-                        let inner = &app.inner;
                         let ctx = DocContext {
                             base_url: Some(&f.final_url),
                             source: Some(&source),
                             source_is_wire: is_wire,
-                            rules: &inner.rules,
+                            rules: &snapshot.rules,
                         };
                         parse::parse(&f.body, f.charset.as_deref(), Some(&f.final_url)).map(
                             |parsed| {
@@ -627,7 +683,7 @@ impl App {
                                     normalize_document(
                                         &parsed,
                                         &ctx,
-                                        inner.config.fetch.max_items_per_feed,
+                                        snapshot.config.fetch.max_items_per_feed,
                                     ),
                                     parsed.ttl_mins,
                                 )
@@ -748,7 +804,7 @@ impl App {
                 let wire_copy = feed.is_wire
                     || (story.wire_service.is_some()
                         && story.wire_service.as_deref() == wire_in_credit(&feed.source));
-                let tags = inner.tagger.tag(crate::tag::Text {
+                let tags = live.tagger.tag(crate::tag::Text {
                     title: &story.title,
                     dateline: story.dateline.as_deref(),
                     body: &story.body,
@@ -816,6 +872,7 @@ impl App {
         recurring: &[String],
     ) {
         let inner = &self.inner;
+        let live = self.live();
         let keys: Vec<String> = stories.iter().map(|s| s.key.clone()).collect();
         let known = match inner.store.story_hashes(feed.id, &keys).await {
             Ok(k) => k,
@@ -825,9 +882,9 @@ impl App {
             }
         };
         let feed_host = host_of(&feed.url);
-        let max_wait = chrono::Duration::seconds(inner.config.fetch.timeout_secs as i64);
+        let max_wait = chrono::Duration::seconds(live.config.fetch.timeout_secs as i64);
         // Pages must not keep the refresh past half its lease (another daemon could take it).
-        let deadline = Instant::now() + Duration::from_secs(inner.config.daemon.lease_secs / 2);
+        let deadline = Instant::now() + Duration::from_secs(live.config.daemon.lease_secs / 2);
         let mut fetched = 0;
         for story in stories.iter_mut() {
             if Instant::now() >= deadline {
@@ -841,7 +898,7 @@ impl App {
             let Some(url) = story.url.clone() else {
                 continue;
             };
-            if fetched >= inner.config.fetch.full_text_per_refresh {
+            if fetched >= live.config.fetch.full_text_per_refresh {
                 break;
             }
             fetched += 1;
@@ -876,7 +933,7 @@ impl App {
                 debug!(url = %url, "article page skipped: its host is busy");
                 continue;
             }
-            let outcome = inner.fetcher.fetch(&url, &Validators::default()).await;
+            let outcome = live.fetcher.fetch(&url, &Validators::default()).await;
             if !same_host {
                 self.hosts().finish(&host);
             }
@@ -891,7 +948,7 @@ impl App {
                     continue;
                 }
             };
-            let app = self.clone();
+            let snapshot = live.clone();
             let (source, is_wire) = (feed.source.clone(), feed.is_wire);
             let mut s = story.clone();
             let recurring = recurring.to_vec();
@@ -902,7 +959,7 @@ impl App {
                     base_url: Some(&page.final_url),
                     source: Some(&source),
                     source_is_wire: is_wire,
-                    rules: &app.inner.rules,
+                    rules: &snapshot.rules,
                 };
                 let page = Page {
                     text: &extracted.text,
@@ -947,7 +1004,7 @@ impl App {
         }
         let previous = feed.interval_secs.map(chrono::Duration::seconds);
         let next = schedule::next_check(
-            &self.inner.policy,
+            &self.live().policy,
             result,
             previous,
             hints,

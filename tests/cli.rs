@@ -496,7 +496,9 @@ async fn the_daemon_runs_as_a_notify_service_with_admin_endpoints_and_reload() {
         &db.url,
         &[(&a, "Gazette", false), (&b, "Herald", false)],
     );
-    let text = std::fs::read_to_string(&added).expect("config") + &admin;
+    // The same reload adds a topic: the new feed's stories get it, without a restart.
+    let topic = "[[topics]]\nname = \"rdf\"\nany = [\"RSS 1.0 item\"]\n";
+    let text = std::fs::read_to_string(&added).expect("config") + &admin + topic;
     std::fs::write(&added, &text).expect("config");
     assert!(hup(child.id()).success());
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -504,6 +506,24 @@ async fn the_daemon_runs_as_a_notify_service_with_admin_endpoints_and_reload() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(server.requests("/b.xml"), 1, "the added feed was polled");
+    let topical = {
+        let c = added.clone();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let c2 = c.clone();
+            let out = tokio::task::spawn_blocking(move || {
+                wirefeed(&c2, &["stories", "--topic", "rdf", "--json"])
+            })
+            .await
+            .expect("join");
+            let n = json_lines(&out).len();
+            if n > 0 || Instant::now() >= deadline {
+                break n;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    assert_eq!(topical, 1, "the reloaded topic tagged the new feed's story");
 
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])

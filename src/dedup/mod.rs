@@ -746,7 +746,6 @@ pub struct Arrival<'a> {
 /// its transaction committed, so the index never holds a story the database does not.
 #[derive(Debug)]
 pub struct Matcher {
-    rules: MatchRules,
     index: Mutex<Index>,
     synced: AtomicI64,
 }
@@ -754,14 +753,18 @@ pub struct Matcher {
 impl Matcher {
     pub fn new(rules: MatchRules) -> Matcher {
         Matcher {
-            rules,
             index: Mutex::new(Index::new(rules)),
             synced: AtomicI64::new(0),
         }
     }
 
     pub fn rules(&self) -> MatchRules {
-        self.rules
+        self.index().rules
+    }
+
+    /// New rules for later matches (a config reload); the index is kept.
+    pub fn set_rules(&self, rules: MatchRules) {
+        self.index().rules = rules;
     }
 
     fn index(&self) -> std::sync::MutexGuard<'_, Index> {
@@ -802,7 +805,7 @@ impl Matcher {
     /// Changes nothing: see [`Matcher::commit`].
     pub fn place(&self, batch: &[Arrival<'_>]) -> Vec<Placement> {
         let idx = self.index();
-        let mut local = Index::new(self.rules);
+        let mut local = Index::new(idx.rules);
         let mut new_clusters = 0usize;
         let mut out = Vec::with_capacity(batch.len());
         for (i, a) in batch.iter().enumerate() {

@@ -69,6 +69,14 @@ impl HostBudget {
         }
     }
 
+    /// Takes new limits (a config reload); in-flight counts and throttles are kept.
+    pub fn set_limits(&mut self, cfg: &PolitenessConfig) {
+        let fresh = HostBudget::new(cfg);
+        self.default = fresh.default;
+        self.overrides = fresh.overrides;
+        self.throttle = fresh.throttle;
+    }
+
     /// The limits that apply to `host`.
     pub fn limits(&self, host: &str) -> HostLimits {
         self.overrides.get(host).copied().unwrap_or(self.default)

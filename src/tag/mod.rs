@@ -932,17 +932,17 @@ impl Tagger {
         let mut i = 0;
         while i < out.len() {
             let (slug, score) = (out[i].slug.clone(), out[i].score);
-            let containers: Vec<String> =
-                self.regions
-                    .iter()
-                    .filter(|r| {
-                        r.contains.contains(&slug)
-                            || self.regions.iter().any(|x| {
-                                x.slug == slug && x.parent.as_deref() == Some(r.slug.as_str())
-                            })
-                    })
-                    .map(|r| r.slug.clone())
-                    .collect();
+            // Its parent (a named grouping such as `southern_europe`, defined as a region or
+            // not) and the roll-ups that contain it.
+            let mut containers: Vec<String> = self
+                .regions
+                .iter()
+                .filter(|r| r.contains.contains(&slug))
+                .map(|r| r.slug.clone())
+                .collect();
+            if let Some(parent) = self.parent_of(&slug) {
+                containers.push(parent.to_owned());
+            }
             for c in containers {
                 if !out.iter().any(|r| r.slug == c) {
                     out.push(RegionTag { slug: c, score });

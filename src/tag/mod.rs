@@ -1223,6 +1223,58 @@ mod tests {
     }
 
     #[test]
+    fn regions_from_the_config_are_added_or_replace_shipped_ones() {
+        let regions = vec![
+            RegionConfig {
+                slug: "adriatic".to_owned(),
+                label: Some("Adriatic".to_owned()),
+                members: vec!["HR".to_owned(), "ME".to_owned(), "AL".to_owned()],
+                periphery: vec![],
+                parent: Some("southern_europe".to_owned()),
+                aliases: vec![],
+                sub_national: vec![],
+            },
+            // The Baltics redefined to hold Finland too.
+            RegionConfig {
+                slug: "baltics".to_owned(),
+                label: None,
+                members: vec![
+                    "EE".to_owned(),
+                    "LV".to_owned(),
+                    "LT".to_owned(),
+                    "FI".to_owned(),
+                ],
+                periphery: vec![],
+                parent: None,
+                aliases: vec![],
+                sub_national: vec![],
+            },
+        ];
+        let t = Tagger::new(&regions, &[]).expect("tagger");
+        let split = tag(
+            &t,
+            Some("ZAGREB, Croatia"),
+            "Croatia opens new port",
+            "Croatia opened a port on Monday.",
+        );
+        let slugs: Vec<&str> = split.regions.iter().map(|r| r.slug.as_str()).collect();
+        assert!(
+            slugs.contains(&"adriatic") && slugs.contains(&"balkans"),
+            "{slugs:?}"
+        );
+        let helsinki = tag(
+            &t,
+            Some("HELSINKI, Finland"),
+            "Finland budget",
+            "Finland passed a budget.",
+        );
+        assert!(
+            helsinki.regions.iter().any(|r| r.slug == "baltics"),
+            "{helsinki:?}"
+        );
+    }
+
+    #[test]
     fn topics_match_any_all_and_none() {
         let topics = vec![TopicConfig {
             name: "arms".to_owned(),

@@ -555,7 +555,7 @@ async fn stories_are_tagged_with_countries_regions_and_topics_and_filtered_by_th
             &db.url,
             &[
                 (&outlet, "The Washington Times", false),
-                (&cp1250, "Beogradske vesti", false),
+                (&cp1250, "Večernje novosti", false),
                 (&caucasus, "Associated Press", true),
             ],
         );

@@ -801,6 +801,22 @@ pub(super) async fn stories(
     p: &SqlitePool,
     q: &StoryQuery,
 ) -> Result<Vec<StoredStory>, StoreError> {
+    // SQLite's lower() folds ASCII only: match the source's name case-insensitively here.
+    let sources = match &q.source {
+        None => None,
+        Some(name) => {
+            let want = name.to_lowercase();
+            let all: Vec<(i64, String)> = sqlx::query_as("SELECT id, name FROM sources")
+                .fetch_all(p)
+                .await?;
+            let ids: Vec<i64> = all
+                .into_iter()
+                .filter(|(_, n)| n.to_lowercase() == want)
+                .map(|(id, _)| id)
+                .collect();
+            Some(serde_json::to_string(&ids).unwrap_or_else(|_| "[]".to_owned()))
+        }
+    };
     let rows = sqlx::query(
         "SELECT st.id, st.key, f.url AS feed_url, so.name AS source, st.url, st.canonical_url,
                 st.title,
@@ -812,7 +828,7 @@ pub(super) async fn stories(
          LEFT JOIN clusters c ON c.id = st.cluster_id
          WHERE (?1 IS NULL OR coalesce(st.published_at, st.first_seen_at) >= ?1)
            AND (?3 IS NULL OR st.cluster_id = ?3)
-           AND (?4 IS NULL OR lower(so.name) = lower(?4))
+           AND (?4 IS NULL OR st.source_id IN (SELECT value FROM json_each(?4)))
            AND (?5 IS NULL OR EXISTS (SELECT 1 FROM story_tags t WHERE t.story_id = st.id
                 AND t.kind = 'country' AND t.value = upper(?5)))
            AND (?6 IS NULL OR EXISTS (SELECT 1 FROM story_tags t WHERE t.story_id = st.id
@@ -825,7 +841,7 @@ pub(super) async fn stories(
     .bind(db_time_opt(q.since))
     .bind(q.limit)
     .bind(q.cluster)
-    .bind(q.source.as_deref())
+    .bind(sources.as_deref())
     .bind(q.country.as_deref())
     .bind(q.region.as_deref())
     .bind(q.topic.as_deref())

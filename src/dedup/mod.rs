@@ -29,6 +29,9 @@ const NUMBERS_MAX: usize = 16;
 /// Share of the shorter text's figures the longer must have: the same notice on another day, or
 /// another company's results in the same template, differs in its figures.
 const MIN_NUMBER_SHARE: f64 = 0.75;
+/// Fewest shared sampled hashes whose count is scaled up by the sampling rate.
+const MIN_SAMPLE: usize = 5;
+
 /// Stories one index key lists at most.
 const MAX_POSTING: usize = 64;
 /// Candidates verified per lookup, those sharing the most keys first.
@@ -404,7 +407,8 @@ impl Fingerprint {
     }
 }
 
-/// How much of the smaller of two texts is in the larger: (shared hashes, containment). Compared
+/// How much of the smaller of two texts is in the larger: (shared shingles, estimated from the
+/// sample when sampled; containment). Compared
 /// on the sketches at the higher of their levels; a short text (all in its opening) is also
 /// compared exactly, shingle by shingle, with the other's opening and sketch, and the better of
 /// the two estimates counts.
@@ -415,7 +419,7 @@ pub fn containment(a: FpRef<'_>, b: FpRef<'_>) -> (usize, f64) {
     } else {
         (b, a)
     };
-    if !small.all_in_lede() || small.lede.is_empty() {
+    if small.lede.is_empty() {
         return sampled;
     }
     let shared = small
@@ -423,6 +427,12 @@ pub fn containment(a: FpRef<'_>, b: FpRef<'_>) -> (usize, f64) {
         .iter()
         .filter(|h| large.lede.binary_search(h).is_ok() || large.sketch.binary_search(h).is_ok())
         .count();
+    if !small.all_in_lede() {
+        // A longer text: its opening, compared exactly, adds to the evidence of how much is
+        // shared (a thin sample at a coarse level may show only a few hashes), while the share
+        // itself stays the sampled estimate over the whole text.
+        return (sampled.0.max(shared), sampled.1);
+    }
     let exact = (shared, shared as f64 / small.lede.len() as f64);
     if exact.1 > sampled.1 || (exact.1 == sampled.1 && exact.0 > sampled.0) {
         exact
@@ -449,7 +459,15 @@ fn sampled_containment(a: FpRef<'_>, b: FpRef<'_>) -> (usize, f64) {
         .iter()
         .filter(|h| large.binary_search(h).is_ok())
         .count();
-    (shared, shared as f64 / small.len() as f64)
+    // Shared shingles, estimated from the sample: a long text compared at a coarse level shares
+    // as many shingles as its sample shows times the sampling rate. A sample of fewer than
+    // MIN_SAMPLE shared hashes is too thin to scale up.
+    let estimate = if shared >= MIN_SAMPLE {
+        shared.saturating_mul(1usize << level.min(20))
+    } else {
+        shared
+    };
+    (estimate, shared as f64 / small.len() as f64)
 }
 
 /// The index keys of an opening: its hashes at the key level.
@@ -905,6 +923,24 @@ mod tests {
         assert_eq!(idx.find(&update, 7200).map(|m| m.cluster), Some(10));
         // Out of the window: no match.
         assert_eq!(idx.find(&truncated, rules.window_secs + 1), None);
+    }
+
+    #[test]
+    fn a_short_reprint_matches_a_long_original_sampled_at_a_coarse_level() {
+        // A long original (sampled at level 2 or more) and a two-paragraph reprint of its
+        // opening (more shingles than the whole-text opening but few at that level).
+        let mut long = vec![LEDE, MORE];
+        let filler: Vec<String> = (0..30)
+            .map(|i| format!("Paragraph {i} adds detail number {i} about talks between the two governments, the monitors on the ground and the schedule of votes expected later this year."))
+            .collect();
+        long.extend(filler.iter().map(String::as_str));
+        let original = fingerprint(&story(&long));
+        assert!(original.level >= 2, "level {}", original.level);
+        let reprint = fingerprint(&story(&long[..2]));
+        assert!(reprint.shingles as usize > LEDE_SHINGLES && reprint.level == 0);
+        let mut idx = Index::new(MatchRules::default());
+        idx.insert(1, 10, 0, original);
+        assert_eq!(idx.find(&reprint, 60).map(|m| m.cluster), Some(10));
     }
 
     #[test]

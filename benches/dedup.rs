@@ -17,29 +17,8 @@ mod common;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use common::{median, Rng};
+use common::{env_or, median, status_kib, Rng};
 use wirefeed::dedup::{fingerprint, Arrival, MatchRules, Matcher, Placement};
-
-/// Resident memory of this process, in bytes.
-fn rss_bytes() -> usize {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kib| kib.parse::<usize>().ok())
-        })
-        .unwrap_or(0)
-        * 1024
-}
-
-fn env(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 /// One pass of the daemon's per-story work over `texts`; returns stories per second.
 fn pass(texts: &[(i64, String)]) -> (f64, usize) {
@@ -87,7 +66,7 @@ fn main() {
     let file = std::env::var("BENCH_DEDUP_FILE")
         .map(PathBuf::from)
         .unwrap_or_else(|_| PathBuf::from("../shared/data/dedup/dev.jsonl.gz"));
-    let runs = env("BENCH_RUNS", 5).max(1);
+    let runs: usize = env_or("BENCH_RUNS", 5usize).max(1);
     match wirefeed::dedup::eval::matching_texts(&file) {
         Ok(texts) => {
             let mut rates = Vec::new();
@@ -115,9 +94,9 @@ fn main() {
         Err(e) => println!("speed: skipped ({e}); set BENCH_DEDUP_FILE"),
     }
 
-    let n = env("BENCH_INDEX_STORIES", 200_000).max(1);
+    let n: usize = env_or("BENCH_INDEX_STORIES", 200_000usize).max(1);
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
-    let before = rss_bytes();
+    let before = status_kib("VmRSS:") as usize * 1024;
     let matcher = Matcher::new(MatchRules::default());
     for i in 0..n {
         let fp = fingerprint(&story(&mut rng));
@@ -127,7 +106,7 @@ fn main() {
             i as i64,
         );
     }
-    let grown = rss_bytes().saturating_sub(before);
+    let grown = (status_kib("VmRSS:") as usize * 1024).saturating_sub(before);
     println!(
         "memory: {n} generated stories in the index: resident memory grew {:.0} bytes/story (allocator overhead included); the index's own count {:.0} bytes/story",
         grown as f64 / n as f64,

@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{median, Rng};
+use common::{env_or, median, status_kib, Rng};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -54,25 +54,6 @@ async fn serve(
             .into_response(),
         None => axum::http::StatusCode::NOT_FOUND.into_response(),
     }
-}
-
-fn peak_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }
 
 async fn fresh_postgres(admin: &str, name: &str) -> Option<String> {
@@ -122,9 +103,9 @@ async fn one_run(db_url: &str, feed_urls: &[String]) -> (f64, u64) {
 
 #[tokio::main]
 async fn main() {
-    let n_feeds = env_usize("BENCH_FEEDS", 200);
-    let n_items = env_usize("BENCH_ITEMS", 100);
-    let runs = env_usize("BENCH_RUNS", 3).max(1);
+    let n_feeds = env_or("BENCH_FEEDS", 200);
+    let n_items = env_or("BENCH_ITEMS", 100);
+    let runs = env_or("BENCH_RUNS", 3).max(1);
     let feeds: Vec<Vec<u8>> = (0..n_feeds).map(|f| make_feed(f, n_items)).collect();
     let served_bytes: usize = feeds.iter().map(Vec::len).sum();
     let feeds = Arc::new(feeds);
@@ -186,6 +167,6 @@ async fn main() {
     println!(
         "peak RSS of the process (feed server and its {:.1} MiB of feeds included): {:.1} MiB",
         served_bytes as f64 / 1048576.0,
-        peak_rss_kib() as f64 / 1024.0
+        status_kib("VmHWM:") as f64 / 1024.0
     );
 }

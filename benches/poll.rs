@@ -10,6 +10,9 @@
 //! `cargo bench --bench poll` (env: `BENCH_FEEDS`, default 10000; `BENCH_SECS`, default 20;
 //! `BENCH_POSTGRES_URL`, default postgres://postgres@127.0.0.1:5432/postgres).
 
+mod common;
+
+use common::status_kib;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -66,18 +69,6 @@ fn cpu_secs() -> f64 {
     let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
     // utime and stime are fields 14 and 15 of the whole line: 12 and 13 after the name.
     (ticks(11) + ticks(12)) / 100.0
-}
-
-fn status_kib(key: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(key))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
 }
 
 struct Server(Child);

@@ -7,36 +7,20 @@
 //! 100000; `BENCH_POSTGRES_URL`, default postgres://postgres@127.0.0.1:5432/postgres). Stories
 //! are generated in SQL with fingerprints of a realistic size (48 opening and 64 sketch hashes).
 
+mod common;
+
 use std::time::Instant;
+
+use common::{env_or, status_kib};
 
 use sqlx::Connection;
 use wirefeed::config::Config;
 use wirefeed::daemon::App;
 
-fn env(name: &str, default: i64) -> i64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|k| k.parse::<f64>().ok())
-        })
-        .unwrap_or(0.0)
-        / 1024.0
-}
-
 #[tokio::main]
 async fn main() {
-    let stories = env("BENCH_STORIES", 1_000_000);
-    let recent = env("BENCH_RECENT", 100_000).min(stories);
+    let stories: i64 = env_or("BENCH_STORIES", 1_000_000i64);
+    let recent: i64 = env_or("BENCH_RECENT", 100_000i64).min(stories);
     let admin = std::env::var("BENCH_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
     let name = format!("wirefeed_bench_startup_{}", std::process::id());
@@ -85,13 +69,13 @@ async fn main() {
         "startup: {stories} stories stored ({recent} within the window) in {:.1} s",
         fill.elapsed().as_secs_f64()
     );
-    let before = rss_mib();
+    let before = status_kib("VmRSS:") as f64 / 1024.0;
     let start = Instant::now();
     let app = App::build(config).await.expect("start");
     let secs = start.elapsed().as_secs_f64();
     println!(
         "  App::build (connect, migrate, load the reprint index): {secs:.2} s; resident memory +{:.0} MiB",
-        rss_mib() - before
+        (status_kib("VmRSS:") as f64 / 1024.0) - before
     );
     drop(app);
     drop(db);

@@ -4,14 +4,12 @@
 //! `../shared/data/geo/eval/reuters21578-train.jsonl.gz`; `BENCH_RUNS`, default 5). Stories are
 //! read before timing; each run tags all of them; the median run is reported.
 
-// Only `median` is used here.
-#[allow(dead_code)]
 mod common;
 
 use std::path::PathBuf;
 use std::time::Instant;
 
-use common::median;
+use common::{env_or, median};
 use wirefeed::tag::{Tagger, Text};
 
 #[derive(serde::Deserialize)]
@@ -28,11 +26,7 @@ fn main() {
     let file = std::env::var("BENCH_TAG_FILE")
         .map(PathBuf::from)
         .unwrap_or_else(|_| PathBuf::from("../shared/data/geo/eval/reuters21578-train.jsonl.gz"));
-    let runs: usize = std::env::var("BENCH_RUNS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(5)
-        .max(1);
+    let runs: usize = env_or("BENCH_RUNS", 5usize).max(1);
     let mut text = String::new();
     match std::fs::File::open(&file) {
         Ok(f) => {

@@ -33,6 +33,18 @@ fn write_config(dir: &Path, db_url: &str, feeds: &[(&str, &str, bool)]) -> std::
     path
 }
 
+/// Waits (bounded) for a spawned daemon to exit.
+async fn wait_exit(child: &mut std::process::Child) -> std::process::ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            return s;
+        }
+        assert!(Instant::now() < deadline, "daemon did not stop");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 fn json_lines(out: &Output) -> Vec<serde_json::Value> {
     String::from_utf8_lossy(&out.stdout)
         .lines()
@@ -232,15 +244,7 @@ async fn the_daemon_exits_zero_on_sigterm() {
         .status()
         .expect("kill");
     assert!(status.success());
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let exit = loop {
-        if let Some(s) = child.try_wait().expect("wait") {
-            break s;
-        }
-        assert!(Instant::now() < deadline, "daemon did not stop");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    assert_eq!(exit.code(), Some(0));
+    assert_eq!(wait_exit(&mut child).await.code(), Some(0));
     let c = config.clone();
     let out = tokio::task::spawn_blocking(move || wirefeed(&c, &["stories", "--json"]))
         .await
@@ -532,15 +536,7 @@ async fn the_daemon_runs_as_a_notify_service_with_admin_endpoints_and_reload() {
     assert!(status.success());
     let stopping = tokio::task::block_in_place(|| wait_notify(&sock, "STOPPING=1", &mut seen));
     assert!(stopping, "{seen:?}");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let exit = loop {
-        if let Some(s) = child.try_wait().expect("wait") {
-            break s;
-        }
-        assert!(Instant::now() < deadline, "daemon did not stop");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    assert_eq!(exit.code(), Some(0));
+    assert_eq!(wait_exit(&mut child).await.code(), Some(0));
     db.cleanup().await;
 }
 

@@ -3,9 +3,9 @@
 
 mod common;
 
-use common::{config, databases, FeedServer, Route};
+use common::{all_stories, by_key, config, databases, FeedServer, Route};
 use wirefeed::daemon::App;
-use wirefeed::store::{StoredStory, StoryQuery};
+use wirefeed::store::StoryQuery;
 
 /// AP's Belgrade story, paragraph by paragraph (AP's own wording, as in the Washington Times
 /// reprint fixture).
@@ -120,23 +120,6 @@ fn truncated_feed() -> Vec<u8> {
         "Thu, 11 Jan 2024 16:40:00 EST",
         &paras,
     )])
-}
-
-async fn all_stories(app: &App) -> Vec<StoredStory> {
-    app.store()
-        .stories(&StoryQuery {
-            limit: 10_000,
-            ..StoryQuery::default()
-        })
-        .await
-        .expect("read stories")
-}
-
-fn by_key<'a>(stories: &'a [StoredStory], key: &str) -> &'a StoredStory {
-    stories
-        .iter()
-        .find(|s| s.key == key)
-        .unwrap_or_else(|| panic!("no story keyed {key}"))
 }
 
 #[tokio::test]

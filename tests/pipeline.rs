@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{config, databases, feeds_by_url, FeedServer, Route};
+use common::{all_stories, by_title, config, databases, feeds_by_url, FeedServer, Route};
 use wirefeed::daemon::App;
 use wirefeed::store::{StoredStory, StoryQuery};
 
@@ -16,23 +16,6 @@ const GOOD: &[(&str, &str)] = &[
     ("/rss091.xml", "rss091.xml"),
     ("/noguid.xml", "rss2_missing_guid.xml"),
 ];
-
-async fn all_stories(app: &App) -> Vec<StoredStory> {
-    app.store()
-        .stories(&StoryQuery {
-            limit: 10_000,
-            ..StoryQuery::default()
-        })
-        .await
-        .expect("read stories")
-}
-
-fn by_title<'a>(stories: &'a [StoredStory], title: &str) -> &'a StoredStory {
-    stories
-        .iter()
-        .find(|s| s.title == title)
-        .unwrap_or_else(|| panic!("no story titled {title:?}"))
-}
 
 #[tokio::test]
 async fn every_format_is_stored_and_a_second_pass_is_all_304() {

@@ -1,4 +1,27 @@
-//! Shared by the benchmarks: deterministic real-shaped text, so every run serves the same bytes.
+//! Shared by the benchmarks: deterministic real-shaped text, so every run serves the same bytes,
+//! settings from the environment, and the process's memory.
+#![allow(dead_code)]
+
+/// A number from the environment, or `default` when unset or unreadable.
+pub fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// A field of /proc/self/status in KiB (`VmRSS:`, `VmHWM:`), 0 when unreadable.
+pub fn status_kib(key: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(key))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
 
 /// News-shaped words, with a few non-ASCII ones as real copy has.
 pub const WORDS: &[&str] = &[

@@ -381,3 +381,36 @@ pub async fn feeds_by_url(app: &App) -> HashMap<String, FeedInfo> {
         .map(|f| (f.url.clone(), f))
         .collect()
 }
+
+/// Every stored story of an app's database, newest first.
+pub async fn all_stories(app: &App) -> Vec<wirefeed::store::StoredStory> {
+    app.store()
+        .stories(&wirefeed::store::StoryQuery {
+            limit: 10_000,
+            ..wirefeed::store::StoryQuery::default()
+        })
+        .await
+        .expect("read stories")
+}
+
+/// The story with this title.
+pub fn by_title<'a>(
+    stories: &'a [wirefeed::store::StoredStory],
+    title: &str,
+) -> &'a wirefeed::store::StoredStory {
+    stories
+        .iter()
+        .find(|s| s.title == title)
+        .unwrap_or_else(|| panic!("no story titled {title:?}"))
+}
+
+/// The story with this key.
+pub fn by_key<'a>(
+    stories: &'a [wirefeed::store::StoredStory],
+    key: &str,
+) -> &'a wirefeed::store::StoredStory {
+    stories
+        .iter()
+        .find(|s| s.key == key)
+        .unwrap_or_else(|| panic!("no story keyed {key}"))
+}

@@ -675,6 +675,21 @@ async fn inspect(config: Config, args: InspectArgs) -> Result<()> {
     Ok(())
 }
 
+/// Writes one JSON value a line to `path` (an eval's `--predictions`).
+fn write_json_lines(
+    path: &std::path::Path,
+    lines: impl Iterator<Item = serde_json::Value>,
+) -> Result<()> {
+    let mut w = std::io::BufWriter::new(
+        std::fs::File::create(path).with_context(|| format!("{}", path.display()))?,
+    );
+    for line in lines {
+        writeln!(w, "{line}")?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
 fn eval_tag(
     config: &Config,
     file: &std::path::Path,
@@ -683,17 +698,12 @@ fn eval_tag(
     let tagger = crate::tag::Tagger::new(&config.regions, &config.topics)?;
     let r = crate::tag::eval::evaluate(file, &tagger).map_err(|e| anyhow::anyhow!("{e}"))?;
     if let Some(path) = predictions {
-        let mut w = std::io::BufWriter::new(
-            std::fs::File::create(path).with_context(|| format!("{}", path.display()))?,
-        );
-        for p in &r.predictions {
-            writeln!(
-                w,
-                "{}",
+        write_json_lines(
+            path,
+            r.predictions.iter().map(|p| {
                 serde_json::json!({"id": p.id, "primary": p.primary, "countries": p.countries, "regions": p.regions})
-            )?;
-        }
-        w.flush()?;
+            }),
+        )?;
     }
     let mut out = std::io::stdout().lock();
     for (corpus, s) in &r.by_corpus {
@@ -728,17 +738,12 @@ fn eval_dedup(
     let r = crate::dedup::eval::evaluate(file, config.dedup.rules())
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     if let Some(path) = predictions {
-        let mut w = std::io::BufWriter::new(
-            std::fs::File::create(path).with_context(|| format!("{}", path.display()))?,
-        );
-        for p in &r.predictions {
-            writeln!(
-                w,
-                "{}",
-                serde_json::json!({"id": p.id, "cluster": p.cluster})
-            )?;
-        }
-        w.flush()?;
+        write_json_lines(
+            path,
+            r.predictions
+                .iter()
+                .map(|p| serde_json::json!({"id": p.id, "cluster": p.cluster})),
+        )?;
     }
     let mut out = std::io::stdout().lock();
     writeln!(

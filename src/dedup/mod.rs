@@ -671,15 +671,6 @@ impl Index {
         self.slots.insert(story, slot);
     }
 
-    /// Moves every story of cluster `from` to cluster `to` (clusters merged).
-    pub fn relabel(&mut self, from: i64, to: i64) {
-        for e in self.entries.iter_mut().flatten() {
-            if e.cluster == from {
-                e.cluster = to;
-            }
-        }
-    }
-
     /// Drops a story.
     pub fn remove(&mut self, story: i64) {
         let Some(slot) = self.slots.remove(&story) else {

@@ -316,6 +316,10 @@ pub struct RegionConfig {
     /// Sub-national names that point to it.
     #[serde(default)]
     pub sub_national: Vec<String>,
+    /// For a roll-up (such as `mena`): the regions inside it; it applies only when none of
+    /// them does.
+    #[serde(default)]
+    pub contains: Vec<String>,
 }
 
 /// One `[[topics]]` entry: a story gets the topic when its title, dateline or body holds one of

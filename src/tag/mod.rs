@@ -90,26 +90,9 @@ impl Code {
 
 const US: Code = Code(*b"US");
 
-/// One news region, as loaded (and as the config may override it).
-#[derive(Debug, Clone, Deserialize)]
-pub struct Region {
-    pub slug: String,
-    #[serde(default)]
-    pub label: String,
-    #[serde(default)]
-    pub members: Vec<String>,
-    #[serde(default)]
-    pub periphery: Vec<String>,
-    #[serde(default)]
-    pub parent: Option<String>,
-    #[serde(default)]
-    pub aliases: Vec<String>,
-    #[serde(default)]
-    pub sub_national: Vec<String>,
-    /// For roll-ups: the regions inside it (it applies only when none of them does).
-    #[serde(default)]
-    pub contains: Vec<String>,
-}
+/// One news region: the shipped ones (`data/geo/regions.json`) and the config's `[[regions]]`
+/// have one shape.
+pub use crate::config::RegionConfig as Region;
 
 #[derive(Debug, Deserialize)]
 struct RegionFile {
@@ -522,19 +505,9 @@ impl Tagger {
             .map_err(|e| TagError(format!("data/geo/regions.json: {e}")))?
             .regions;
         for r in regions_cfg {
-            let region = Region {
-                slug: r.slug.clone(),
-                label: r.label.clone().unwrap_or_else(|| r.slug.clone()),
-                members: r.members.clone(),
-                periphery: r.periphery.clone(),
-                parent: r.parent.clone(),
-                aliases: r.aliases.clone(),
-                sub_national: r.sub_national.clone(),
-                contains: Vec::new(),
-            };
             match regions.iter_mut().find(|x| x.slug == r.slug) {
-                Some(x) => *x = region,
-                None => regions.push(region),
+                Some(x) => *x = r.clone(),
+                None => regions.push(r.clone()),
             }
         }
         for (i, r) in regions.iter().enumerate() {
@@ -1233,6 +1206,7 @@ mod tests {
                 parent: Some("southern_europe".to_owned()),
                 aliases: vec![],
                 sub_national: vec![],
+                contains: vec![],
             },
             // The Baltics redefined to hold Finland too.
             RegionConfig {
@@ -1248,6 +1222,7 @@ mod tests {
                 parent: None,
                 aliases: vec![],
                 sub_national: vec![],
+                contains: vec![],
             },
         ];
         let t = Tagger::new(&regions, &[]).expect("tagger");

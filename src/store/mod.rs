@@ -532,6 +532,103 @@ mod tests {
     }
 }
 
+/// Placements into stored clusters whose ids are not in `existing` (gone since the matcher saw
+/// them): the matcher forgets them and the stories start new clusters instead.
+fn settle_vanished(
+    matcher: &Matcher,
+    placements: &mut [Placement],
+    joined: &[i64],
+    existing: &std::collections::HashSet<i64>,
+) {
+    if existing.len() < joined.len() {
+        let vanished: Vec<i64> = joined
+            .iter()
+            .copied()
+            .filter(|c| !existing.contains(c))
+            .collect();
+        matcher.forget_clusters(&vanished);
+        replace_vanished(placements, existing);
+    }
+}
+
+/// The clusters a batch creates, in `Placement::New` order: (origin story id, its instant). The
+/// first story of each new cluster is its origin.
+fn new_cluster_origins(
+    placements: &[Placement],
+    new: &[(i64, usize)],
+    stories: &[Incoming],
+    now: DateTime<Utc>,
+) -> Vec<(i64, DateTime<Utc>)> {
+    let mut origins = Vec::new();
+    for (p, (id, i)) in placements.iter().zip(new) {
+        if let Placement::New(n) = p {
+            if *n == origins.len() {
+                origins.push((*id, stories[*i].story.published.unwrap_or(now)));
+            }
+        }
+    }
+    origins
+}
+
+/// Where a batch's new stories went, once the new clusters have ids.
+struct Assigned {
+    /// (story id, cluster id).
+    pairs: Vec<(i64, i64)>,
+    /// What the matcher takes in after commit: (story, cluster, instant, fingerprint).
+    placed: Vec<(i64, i64, i64, Fingerprint)>,
+    /// Clusters whose origin, size and times must be recomputed (sorted, unique): stored ones
+    /// joined, and new ones that got a second member. A new cluster of one is already right.
+    touched: Vec<i64>,
+    /// New stories that joined a stored cluster.
+    reprints: u64,
+}
+
+/// Resolves placements to cluster ids; `created` maps each new cluster's origin story id to
+/// the cluster id the database gave it.
+fn assign_clusters(
+    placements: &[Placement],
+    new: &[(i64, usize)],
+    stories: &[Incoming],
+    now: DateTime<Utc>,
+    origins: &[(i64, DateTime<Utc>)],
+    created: &HashMap<i64, i64>,
+) -> Assigned {
+    let mut a = Assigned {
+        pairs: Vec::with_capacity(new.len()),
+        placed: Vec::with_capacity(new.len()),
+        touched: Vec::new(),
+        reprints: 0,
+    };
+    for (p, (id, i)) in placements.iter().zip(new) {
+        let cluster = match p {
+            Placement::Existing(c) => {
+                a.reprints += 1;
+                a.touched.push(*c);
+                *c
+            }
+            Placement::New(n) => {
+                let (origin, _) = origins[*n];
+                let c = created[&origin];
+                if origin != *id {
+                    a.touched.push(c);
+                }
+                c
+            }
+        };
+        let inc = &stories[*i];
+        a.pairs.push((*id, cluster));
+        a.placed.push((
+            *id,
+            cluster,
+            matching_instant(&inc.story, now),
+            inc.fingerprint.clone(),
+        ));
+    }
+    a.touched.sort_unstable();
+    a.touched.dedup();
+    a
+}
+
 /// The clusters of `placements` that are stored.
 fn joined_clusters(placements: &[Placement]) -> Vec<i64> {
     let mut v: Vec<i64> = placements

@@ -9,12 +9,11 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
 use sqlx::{PgPool, QueryBuilder, Row};
 
 use super::{
-    attach_tags, joined_clusters, matching_instant, place_new, replace_vanished, tag_rows, Claim,
-    FeedInfo, FeedUpdate, Incoming, NewFeed, StoreError, StoredStory, StoryQuery, TagRow, Targets,
-    Written, INSERT_TAGS, TAG_BATCH,
+    assign_clusters, attach_tags, joined_clusters, new_cluster_origins, place_new, settle_vanished,
+    tag_rows, Claim, FeedInfo, FeedUpdate, Incoming, NewFeed, StoreError, StoredStory, StoryQuery,
+    TagRow, Targets, Written, INSERT_TAGS, TAG_BATCH,
 };
 use crate::dedup::Matcher;
-use crate::dedup::Placement;
 use crate::model::{rfc3339, rfc3339_opt, Feed, FeedId};
 
 /// Rows per multi-row INSERT: 17 binds a row stays far below PostgreSQL's 65,535-bind limit.
@@ -645,75 +644,27 @@ async fn place_in_clusters(
                 .await?
                 .into_iter()
                 .collect();
-        if existing.len() < joined.len() {
-            let vanished: Vec<i64> = joined
-                .iter()
-                .copied()
-                .filter(|c| !existing.contains(c))
-                .collect();
-            matcher.forget_clusters(&vanished);
-            replace_vanished(&mut placements, &existing);
-        }
+        settle_vanished(matcher, &mut placements, &joined, &existing);
     }
-    let reprints = placements
-        .iter()
-        .filter(|p| matches!(p, Placement::Existing(_)))
-        .count() as u64;
-    // The first story of each new cluster is its provisional origin.
-    let mut origins: Vec<i64> = Vec::new();
-    let mut times: Vec<DateTime<Utc>> = Vec::new();
-    for (p, (id, i)) in placements.iter().zip(new.iter()) {
-        if let Placement::New(n) = p {
-            if *n == origins.len() {
-                origins.push(*id);
-                times.push(stories[*i].story.published.unwrap_or(now));
-            }
-        }
-    }
+    let origins = new_cluster_origins(&placements, new, stories, now);
     let created: HashMap<i64, i64> = if origins.is_empty() {
         HashMap::new()
     } else {
+        let (ids, times): (Vec<i64>, Vec<DateTime<Utc>>) = origins.iter().copied().unzip();
         sqlx::query_as::<_, (i64, i64)>(
             "INSERT INTO clusters (origin_story_id, first_seen_at, last_seen_at, size)
              SELECT o, t, t, 1 FROM UNNEST($1::bigint[], $2::timestamptz[]) AS u(o, t)
              RETURNING origin_story_id, id",
         )
-        .bind(&origins)
+        .bind(&ids)
         .bind(&times)
         .fetch_all(&mut *tx)
         .await?
         .into_iter()
         .collect()
     };
-    let mut ids = Vec::with_capacity(new.len());
-    let mut clusters = Vec::with_capacity(new.len());
-    let mut placed = Vec::with_capacity(new.len());
-    let mut touched: Vec<i64> = Vec::new();
-    for (p, (id, i)) in placements.iter().zip(new.iter()) {
-        let cluster = match p {
-            Placement::Existing(c) => {
-                touched.push(*c);
-                *c
-            }
-            Placement::New(n) => {
-                let c = created[&origins[*n]];
-                if origins[*n] != *id {
-                    // A second member of a cluster this batch created.
-                    touched.push(c);
-                }
-                c
-            }
-        };
-        ids.push(*id);
-        clusters.push(cluster);
-        let inc = &stories[*i];
-        placed.push((
-            *id,
-            cluster,
-            matching_instant(&inc.story, now),
-            inc.fingerprint.clone(),
-        ));
-    }
+    let a = assign_clusters(&placements, new, stories, now, &origins, &created);
+    let (ids, clusters): (Vec<i64>, Vec<i64>) = a.pairs.iter().copied().unzip();
     sqlx::query(
         "UPDATE stories SET cluster_id = u.c FROM UNNEST($1::bigint[], $2::bigint[]) AS u(id, c)
          WHERE stories.id = u.id",
@@ -722,19 +673,15 @@ async fn place_in_clusters(
     .bind(&clusters)
     .execute(&mut *tx)
     .await?;
-    // Clusters created with one member are already right (origin, size, times).
-    touched.sort_unstable();
-    touched.dedup();
-    if touched.is_empty() {
-        return Ok((placed, reprints));
+    if !a.touched.is_empty() {
+        for sql in [super::RECOMPUTE_CLUSTERS, super::MARK_REPRINTS] {
+            sqlx::query(&sql.replace("{ids}", "(SELECT unnest($1::bigint[]))"))
+                .bind(&a.touched)
+                .execute(&mut *tx)
+                .await?;
+        }
     }
-    for sql in [super::RECOMPUTE_CLUSTERS, super::MARK_REPRINTS] {
-        sqlx::query(&sql.replace("{ids}", "(SELECT unnest($1::bigint[]))"))
-            .bind(&touched)
-            .execute(&mut *tx)
-            .await?;
-    }
-    Ok((placed, reprints))
+    Ok((a.placed, a.reprints))
 }
 
 /// After stories were deleted from the `touched` clusters: clusters left empty go, those that

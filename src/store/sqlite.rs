@@ -13,11 +13,11 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{QueryBuilder, Row, SqlitePool};
 
 use super::{
-    attach_tags, joined_clusters, matching_instant, place_new, replace_vanished, tag_rows, Claim,
-    DaemonLock, FeedInfo, FeedUpdate, Incoming, NewFeed, StoreError, StoredStory, StoryQuery,
-    TagRow, Targets, Written, INSERT_TAGS, TAG_BATCH,
+    assign_clusters, attach_tags, joined_clusters, new_cluster_origins, place_new, settle_vanished,
+    tag_rows, Claim, DaemonLock, FeedInfo, FeedUpdate, Incoming, NewFeed, StoreError, StoredStory,
+    StoryQuery, TagRow, Targets, Written, INSERT_TAGS, TAG_BATCH,
 };
-use crate::dedup::{Matcher, Placement};
+use crate::dedup::Matcher;
 use crate::model::{db_time, db_time_opt, display_time, Feed, FeedId};
 
 /// Rows per multi-row INSERT: 17 binds a row stays below SQLite's 32,766-bind limit.
@@ -86,7 +86,7 @@ pub(super) async fn pause_config_feeds_except(
     p: &SqlitePool,
     keep: &[String],
 ) -> Result<(), StoreError> {
-    let keep = serde_json::to_string(keep).unwrap_or_else(|_| "[]".to_owned());
+    let keep = json(keep);
     sqlx::query(
         "UPDATE feeds SET status = 'paused'
          WHERE defined_in = 'config' AND status = 'active'
@@ -103,7 +103,7 @@ pub(super) async fn story_hashes(
     feed: FeedId,
     keys: &[String],
 ) -> Result<HashMap<String, String>, StoreError> {
-    let keys = serde_json::to_string(keys).unwrap_or_else(|_| "[]".to_owned());
+    let keys = json(keys);
     let rows: Vec<(String, String)> = sqlx::query_as(
         "SELECT key, content_hash FROM stories
          WHERE feed_id = ?1 AND key IN (SELECT value FROM json_each(?2))",
@@ -207,8 +207,7 @@ pub(super) async fn claim(p: &SqlitePool, c: &Claim<'_>) -> Result<Vec<Feed>, St
         .iter()
         .map(feed_from_row)
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    let ids = serde_json::to_string(&feeds.iter().map(|f| f.id.0).collect::<Vec<_>>())
-        .unwrap_or_else(|_| "[]".to_owned());
+    let ids = json(&feeds.iter().map(|f| f.id.0).collect::<Vec<_>>());
     sqlx::query(
         "UPDATE feeds SET lease_owner = ?1, lease_expires_at = ?2
          WHERE id IN (SELECT value FROM json_each(?3))",
@@ -429,7 +428,7 @@ pub(super) async fn record_refresh(
         )
         .bind(source_id)
         .bind(feed_id)
-        .bind(serde_json::to_string(&urls).unwrap_or_else(|_| "[]".to_owned()))
+        .bind(json(&urls))
         .fetch_all(&mut *tx)
         .await?
         .into_iter()
@@ -544,7 +543,7 @@ async fn write_tags(
     if !changed.is_empty() {
         let ids: Vec<i64> = changed.iter().map(|(id, _)| *id).collect();
         sqlx::query("DELETE FROM story_tags WHERE story_id IN (SELECT value FROM json_each(?1))")
-            .bind(serde_json::to_string(&ids).unwrap_or_else(|_| "[]".to_owned()))
+            .bind(json(&ids))
             .execute(&mut *tx)
             .await?;
     }
@@ -580,100 +579,55 @@ async fn place_in_clusters(
         let existing: std::collections::HashSet<i64> = sqlx::query_scalar::<_, i64>(
             "SELECT id FROM clusters WHERE id IN (SELECT value FROM json_each(?1))",
         )
-        .bind(serde_json::to_string(&joined).unwrap_or_else(|_| "[]".to_owned()))
+        .bind(json(&joined))
         .fetch_all(&mut *tx)
         .await?
         .into_iter()
         .collect();
-        if existing.len() < joined.len() {
-            let vanished: Vec<i64> = joined
-                .iter()
-                .copied()
-                .filter(|c| !existing.contains(c))
-                .collect();
-            matcher.forget_clusters(&vanished);
-            replace_vanished(&mut placements, &existing);
-        }
+        settle_vanished(matcher, &mut placements, &joined, &existing);
     }
-    let reprints = placements
-        .iter()
-        .filter(|p| matches!(p, Placement::Existing(_)))
-        .count() as u64;
-    // The first story of each new cluster is its origin: create them all at once.
-    let mut origins: Vec<(i64, String)> = Vec::new();
-    for (p, (id, i)) in placements.iter().zip(new.iter()) {
-        if let Placement::New(n) = p {
-            if *n == origins.len() {
-                origins.push((*id, db_time(stories[*i].story.published.unwrap_or(now))));
-            }
-        }
-    }
+    let origins = new_cluster_origins(&placements, new, stories, now);
     let created: HashMap<i64, i64> = if origins.is_empty() {
         HashMap::new()
     } else {
+        let rows: Vec<(i64, String)> = origins.iter().map(|(id, t)| (*id, db_time(*t))).collect();
         sqlx::query_as::<_, (i64, i64)>(
             "INSERT INTO clusters (origin_story_id, first_seen_at, last_seen_at, size)
              SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'),
                     json_extract(value, '$[1]'), 1
              FROM json_each(?1) RETURNING origin_story_id, id",
         )
-        .bind(serde_json::to_string(&origins).unwrap_or_else(|_| "[]".to_owned()))
+        .bind(json(&rows))
         .fetch_all(&mut *tx)
         .await?
         .into_iter()
         .collect()
     };
-    let mut pairs: Vec<(i64, i64)> = Vec::with_capacity(new.len());
-    let mut placed = Vec::with_capacity(new.len());
-    let mut touched: Vec<i64> = Vec::new();
-    for (p, (id, i)) in placements.iter().zip(new.iter()) {
-        let inc = &stories[*i];
-        let cluster = match p {
-            Placement::Existing(c) => {
-                touched.push(*c);
-                *c
-            }
-            Placement::New(n) => {
-                let c = created[&origins[*n].0];
-                if origins[*n].0 != *id {
-                    // A second member of a cluster this batch created.
-                    touched.push(c);
-                }
-                c
-            }
-        };
-        pairs.push((*id, cluster));
-        placed.push((
-            *id,
-            cluster,
-            matching_instant(&inc.story, now),
-            inc.fingerprint.clone(),
-        ));
-    }
-    let json = serde_json::to_string(&pairs).unwrap_or_else(|_| "[]".to_owned());
+    let a = assign_clusters(&placements, new, stories, now, &origins, &created);
     sqlx::query(
         "UPDATE stories SET cluster_id = m.c
          FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS c
                FROM json_each(?1)) AS m
          WHERE stories.id = m.id",
     )
-    .bind(&json)
+    .bind(json(&a.pairs))
     .execute(&mut *tx)
     .await?;
-    // Clusters created with one member are already right (origin, size, times).
-    touched.sort_unstable();
-    touched.dedup();
-    if touched.is_empty() {
-        return Ok((placed, reprints));
+    if !a.touched.is_empty() {
+        let touched = json(&a.touched);
+        for sql in [super::RECOMPUTE_CLUSTERS, super::MARK_REPRINTS] {
+            sqlx::query(&sql.replace("{ids}", "(SELECT value FROM json_each(?1))"))
+                .bind(&touched)
+                .execute(&mut *tx)
+                .await?;
+        }
     }
-    let touched = serde_json::to_string(&touched).unwrap_or_else(|_| "[]".to_owned());
-    for sql in [super::RECOMPUTE_CLUSTERS, super::MARK_REPRINTS] {
-        sqlx::query(&sql.replace("{ids}", "(SELECT value FROM json_each(?1))"))
-            .bind(&touched)
-            .execute(&mut *tx)
-            .await?;
-    }
-    Ok((placed, reprints))
+    Ok((a.placed, a.reprints))
+}
+
+/// A list as JSON, for `json_each` (SQLite has no array parameters).
+fn json<T: serde::Serialize + ?Sized>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "[]".to_owned())
 }
 
 /// Locks `<database file>.lock` exclusively, without waiting.
@@ -723,7 +677,7 @@ async fn heal_clusters(
     if ids.is_empty() {
         return Ok(());
     }
-    let list = serde_json::to_string(&ids).unwrap_or_else(|_| "[]".to_owned());
+    let list = json(&ids);
     for sql in [super::RECOMPUTE_CLUSTERS, super::MARK_REPRINTS] {
         sqlx::query(&sql.replace("{ids}", "(SELECT value FROM json_each(?1))"))
             .bind(&list)
@@ -814,7 +768,7 @@ pub(super) async fn stories(
                 .filter(|(_, n)| n.to_lowercase() == want)
                 .map(|(id, _)| id)
                 .collect();
-            Some(serde_json::to_string(&ids).unwrap_or_else(|_| "[]".to_owned()))
+            Some(json(&ids))
         }
     };
     let rows = sqlx::query(
@@ -875,8 +829,7 @@ pub(super) async fn stories(
             })
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    let ids = serde_json::to_string(&out.iter().filter_map(|s| s.id).collect::<Vec<_>>())
-        .unwrap_or_else(|_| "[]".to_owned());
+    let ids = json(&out.iter().filter_map(|s| s.id).collect::<Vec<_>>());
     let tags = sqlx::query(
         "SELECT story_id, kind, value, score, is_primary FROM story_tags
          WHERE story_id IN (SELECT value FROM json_each(?1)) ORDER BY story_id, kind, score DESC, value",

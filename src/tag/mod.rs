@@ -375,9 +375,6 @@ pub struct Text<'a> {
     pub body: &'a str,
 }
 
-/// How much less each further mention in one zone adds: the k-th adds 1 / (1 + (k-1) * this).
-const REPEAT_DECAY: f64 = 0.0;
-
 /// What a mention of the United States counts for in a story datelined elsewhere.
 const US_ABROAD: f64 = 0.5;
 
@@ -762,16 +759,11 @@ impl Tagger {
                 .iter()
                 .any(|p| after.starts_with(p) && boundary_after(after, p.len()));
             let mut add = |code: Code, w: f64| {
-                // Each further mention of a country in the same part of the story adds less.
-                let before = ev
-                    .iter()
-                    .filter(|e| e.zone == zone && e.code == code.as_str())
-                    .count();
                 ev.push(Evidence {
                     code: code.as_str().to_owned(),
                     text: form.to_owned(),
                     zone,
-                    weight: zone.weight() * w / (1.0 + before as f64 * REPEAT_DECAY),
+                    weight: zone.weight() * w,
                 });
             };
             match target {

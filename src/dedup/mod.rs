@@ -11,6 +11,7 @@
 //! vary freely between outlets); origin choice is the store's, from the wire flags.
 
 pub mod eval;
+pub mod plan;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};

@@ -41,13 +41,8 @@ pub struct Metrics {
     pub loop_at_ms: AtomicI64,
 }
 
-/// Feed counts by state and the scheduler's lag, read from the database when scraped.
-#[derive(Debug, Clone, Default)]
-pub struct DbGauges {
-    pub feeds_by_state: Vec<(String, i64)>,
-    /// How long the most overdue active feed has waited past its check time, in seconds.
-    pub scheduler_lag_secs: f64,
-}
+/// The database's gauges, owned by the store (which reads them) and re-exported here.
+pub use crate::store::DbGauges;
 
 impl Metrics {
     /// One fetch (or deferral) ended.

@@ -1,20 +1,36 @@
 //! The database: connecting, migrating, and every read and write wirefeed makes.
 //!
-//! Owns all SQL. PostgreSQL (`postgres.rs`) is the production store; SQLite (`sqlite.rs`) is the
-//! zero-setup default. Both implement the same logical model from `migrations/`, and the methods here
-//! dispatch to one or the other. Writes for one feed refresh happen in one transaction, idempotently:
-//! unique keys, not application checks, keep rows single. Never: makes a network call while a
-//! transaction is open, or lets a sqlx type leave this module.
+//! Owns all SQL. PostgreSQL is the production store; SQLite is the zero-setup default. Both run
+//! one implementation (`sql.rs`, compiled once per database as `postgres` and `sqlite`), with
+//! what differs between them (instants, list parameters, transaction start, the cluster lock,
+//! claiming) in `dialect.rs`; the methods here dispatch to one or the other. Writes for one feed
+//! refresh happen in one transaction, idempotently: unique keys, not application checks, keep
+//! rows single. Story rows, versions, tags and the feed's state are written before the cluster
+//! lock is taken; the lock covers only the placement of new stories (decided by
+//! `dedup::plan`, executed here) and cluster merges. Never: makes a network call while a
+//! transaction is open, decides where a story is placed, or lets a sqlx type leave this module.
 
-mod postgres;
-mod sqlite;
+mod dialect;
+
+/// PostgreSQL: the store's one implementation (`sql.rs`) over its dialect.
+mod postgres {
+    use super::dialect::pg as d;
+    include!("sql.rs");
+}
+
+/// SQLite: the store's one implementation (`sql.rs`) over its dialect.
+mod sqlite {
+    use super::dialect::lite as d;
+    include!("sql.rs");
+}
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::HashMap;
 
 use crate::config::{redact_url, DatabaseConfig};
-use crate::dedup::{Arrival, Fingerprint, Matcher, Placement};
+use crate::dedup::plan::Stored;
+use crate::dedup::{Fingerprint, Matcher};
 use crate::model::{Feed, FeedId, Story};
 
 /// A database failure.
@@ -129,6 +145,14 @@ pub struct Written {
     pub reprints: u64,
     /// Tag rows written.
     pub tags: u64,
+}
+
+/// Feed counts by state and the scheduler's lag, read from the database when scraped.
+#[derive(Debug, Clone, Default)]
+pub struct DbGauges {
+    pub feeds_by_state: Vec<(String, i64)>,
+    /// How long the most overdue active feed has waited past its check time, in seconds.
+    pub scheduler_lag_secs: f64,
 }
 
 /// A feed as `feeds list` shows it.
@@ -373,28 +397,20 @@ const INSERT_TAGS: &str = "INSERT INTO story_tags (story_id, kind, value, score,
 /// Rows per tag insert (5 binds a row).
 const TAG_BATCH: usize = 2000;
 
-/// Unix seconds of a story's instant for matching: its publication, else now.
-fn matching_instant(s: &Story, now: DateTime<Utc>) -> i64 {
-    s.published.unwrap_or(now).timestamp()
-}
-
-/// Where each new story of a refresh goes: `new` holds (story id, index into the refresh's
-/// stories) in matching order (published order, then document order).
-fn place_new(
-    matcher: &Matcher,
-    incoming: &[Incoming],
-    new: &mut [(i64, usize)],
+/// The new stories of a refresh (story id, index into its stories) as the placement plan
+/// takes them: each at its publication, else `now`.
+fn stored_new<'a>(
+    new: &[(i64, usize)],
+    stories: &'a [Incoming],
     now: DateTime<Utc>,
-) -> Vec<Placement> {
-    new.sort_by_key(|(id, i)| (matching_instant(&incoming[*i].story, now), *id));
-    let arrivals: Vec<Arrival<'_>> = new
-        .iter()
-        .map(|(_, i)| Arrival {
-            at: matching_instant(&incoming[*i].story, now),
-            fingerprint: &incoming[*i].fingerprint,
+) -> Vec<Stored<'a>> {
+    new.iter()
+        .map(|(id, i)| Stored {
+            id: *id,
+            instant: stories[*i].story.published.unwrap_or(now),
+            fingerprint: &stories[*i].fingerprint,
         })
-        .collect();
-    matcher.place(&arrivals)
+        .collect()
 }
 
 /// Which row each story of a refresh is written to: its own feed's, or, when another feed of
@@ -472,177 +488,6 @@ impl Targets {
     }
 }
 
-/// Placements into clusters that no longer exist (their stories were removed or pruned since
-/// the matcher saw them) become new clusters, one per vanished cluster.
-fn replace_vanished(placements: &mut [Placement], existing: &std::collections::HashSet<i64>) {
-    let mut next = placements
-        .iter()
-        .filter_map(|p| match p {
-            Placement::New(n) => Some(n + 1),
-            Placement::Existing(_) => None,
-        })
-        .max()
-        .unwrap_or(0);
-    let mut renamed: HashMap<i64, usize> = HashMap::new();
-    for p in placements.iter_mut() {
-        if let Placement::Existing(c) = *p {
-            if !existing.contains(&c) {
-                let n = *renamed.entry(c).or_insert_with(|| {
-                    next += 1;
-                    next - 1
-                });
-                *p = Placement::New(n);
-            }
-        }
-    }
-    // New clusters are numbered in order of first appearance (the first member is the origin).
-    let mut order: HashMap<usize, usize> = HashMap::new();
-    for p in placements.iter_mut() {
-        if let Placement::New(n) = *p {
-            let k = order.len();
-            *p = Placement::New(*order.entry(n).or_insert(k));
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn placements_into_vanished_clusters_become_new_ones_numbered_in_order() {
-        let mut p = vec![
-            Placement::Existing(5),
-            Placement::New(0),
-            Placement::Existing(7),
-            Placement::Existing(5),
-            Placement::New(0),
-        ];
-        replace_vanished(&mut p, &[7].into_iter().collect());
-        assert_eq!(
-            p,
-            vec![
-                Placement::New(0),
-                Placement::New(1),
-                Placement::Existing(7),
-                Placement::New(0),
-                Placement::New(1),
-            ]
-        );
-    }
-}
-
-/// Placements into stored clusters whose ids are not in `existing` (gone since the matcher saw
-/// them): the matcher forgets them and the stories start new clusters instead.
-fn settle_vanished(
-    matcher: &Matcher,
-    placements: &mut [Placement],
-    joined: &[i64],
-    existing: &std::collections::HashSet<i64>,
-) {
-    if existing.len() < joined.len() {
-        let vanished: Vec<i64> = joined
-            .iter()
-            .copied()
-            .filter(|c| !existing.contains(c))
-            .collect();
-        matcher.forget_clusters(&vanished);
-        replace_vanished(placements, existing);
-    }
-}
-
-/// The clusters a batch creates, in `Placement::New` order: (origin story id, its instant). The
-/// first story of each new cluster is its origin.
-fn new_cluster_origins(
-    placements: &[Placement],
-    new: &[(i64, usize)],
-    stories: &[Incoming],
-    now: DateTime<Utc>,
-) -> Vec<(i64, DateTime<Utc>)> {
-    let mut origins = Vec::new();
-    for (p, (id, i)) in placements.iter().zip(new) {
-        if let Placement::New(n) = p {
-            if *n == origins.len() {
-                origins.push((*id, stories[*i].story.published.unwrap_or(now)));
-            }
-        }
-    }
-    origins
-}
-
-/// Where a batch's new stories went, once the new clusters have ids.
-struct Assigned {
-    /// (story id, cluster id).
-    pairs: Vec<(i64, i64)>,
-    /// What the matcher takes in after commit: (story, cluster, instant, fingerprint).
-    placed: Vec<(i64, i64, i64, Fingerprint)>,
-    /// Clusters whose origin, size and times must be recomputed (sorted, unique): stored ones
-    /// joined, and new ones that got a second member. A new cluster of one is already right.
-    touched: Vec<i64>,
-    /// New stories that joined a stored cluster.
-    reprints: u64,
-}
-
-/// Resolves placements to cluster ids; `created` maps each new cluster's origin story id to
-/// the cluster id the database gave it.
-fn assign_clusters(
-    placements: &[Placement],
-    new: &[(i64, usize)],
-    stories: &[Incoming],
-    now: DateTime<Utc>,
-    origins: &[(i64, DateTime<Utc>)],
-    created: &HashMap<i64, i64>,
-) -> Assigned {
-    let mut a = Assigned {
-        pairs: Vec::with_capacity(new.len()),
-        placed: Vec::with_capacity(new.len()),
-        touched: Vec::new(),
-        reprints: 0,
-    };
-    for (p, (id, i)) in placements.iter().zip(new) {
-        let cluster = match p {
-            Placement::Existing(c) => {
-                a.reprints += 1;
-                a.touched.push(*c);
-                *c
-            }
-            Placement::New(n) => {
-                let (origin, _) = origins[*n];
-                let c = created[&origin];
-                if origin != *id {
-                    a.touched.push(c);
-                }
-                c
-            }
-        };
-        let inc = &stories[*i];
-        a.pairs.push((*id, cluster));
-        a.placed.push((
-            *id,
-            cluster,
-            matching_instant(&inc.story, now),
-            inc.fingerprint.clone(),
-        ));
-    }
-    a.touched.sort_unstable();
-    a.touched.dedup();
-    a
-}
-
-/// The clusters of `placements` that are stored.
-fn joined_clusters(placements: &[Placement]) -> Vec<i64> {
-    let mut v: Vec<i64> = placements
-        .iter()
-        .filter_map(|p| match p {
-            Placement::Existing(c) => Some(*c),
-            Placement::New(_) => None,
-        })
-        .collect();
-    v.sort_unstable();
-    v.dedup();
-    v
-}
-
 /// Clusters whose members changed get their origin (the wire's own copy if any, else the
 /// earliest appearance), size and time span recomputed; `{ids}` is replaced by the backend's
 /// list expression.
@@ -657,9 +502,12 @@ const RECOMPUTE_CLUSTERS: &str = "UPDATE clusters SET
     WHERE id IN {ids}";
 
 /// Members of changed clusters: a reprint is any member that is not the origin.
+/// Only rows whose mark changes are written, so the placement step never waits on a story row
+/// that a refresh outside the lock holds.
 const MARK_REPRINTS: &str = "UPDATE stories SET is_reprint = (id <> (SELECT c.origin_story_id
         FROM clusters c WHERE c.id = stories.cluster_id))
-    WHERE cluster_id IN {ids}";
+    WHERE cluster_id IN {ids} AND is_reprint <> (id <> (SELECT c.origin_story_id
+        FROM clusters c WHERE c.id = stories.cluster_id))";
 
 /// Clusters left without an origin (its story was deleted) but with members.
 const ORIGINLESS_CLUSTERS: &str = "SELECT id FROM clusters WHERE origin_story_id IS NULL";
@@ -667,11 +515,33 @@ const ORIGINLESS_CLUSTERS: &str = "SELECT id FROM clusters WHERE origin_story_id
 /// Stories deleted per statement when pruning, so no transaction holds locks for long.
 const PRUNE_BATCH: i64 = 5000;
 
-/// Stories the matcher has not seen yet, oldest id first.
+/// Stories placed since the matcher last caught up (`placed` above its watermark), in placement
+/// order. Story ids are given out before the cluster lock, so they do not follow commit order;
+/// the placement sequence, taken under the lock, does.
 const UNSYNCED_FINGERPRINTS: &str =
-    "SELECT id, cluster_id, coalesce(published_at, first_seen_at) AS t, fingerprint
-    FROM stories WHERE id > {after} AND cluster_id IS NOT NULL AND fingerprint IS NOT NULL
-    ORDER BY id";
+    "SELECT id, cluster_id, coalesce(published_at, first_seen_at) AS t, fingerprint, placed
+    FROM stories WHERE placed > {after} AND cluster_id IS NOT NULL AND fingerprint IS NOT NULL
+    ORDER BY placed, id";
+
+/// The highest placement number (none before the first placement): one step down the partial
+/// index `stories_placed` on both databases (SQLite uses a partial index only when the query
+/// says `placed IS NOT NULL`). Placement takes the next number under the cluster lock; a loaded
+/// matcher has caught up with this one.
+const MAX_PLACED: &str =
+    "SELECT placed FROM stories WHERE placed IS NOT NULL ORDER BY placed DESC LIMIT 1";
+
+/// Cluster merges, one statement each (with how many of `$1` = from, `$2` = into, `$3` = when it
+/// binds), in order: members move, records that pointed at `from` point at `into` (one hop for a
+/// reader), the merge is recorded, and `from` goes (after its members left, so no story points
+/// at it).
+const MERGE_STEPS: [(&str, usize); 4] = [
+    ("UPDATE stories SET cluster_id = $2 WHERE cluster_id = $1", 2),
+    ("UPDATE cluster_merges SET into_cluster_id = $2 WHERE into_cluster_id = $1", 2),
+    ("INSERT INTO cluster_merges (from_cluster_id, into_cluster_id, merged_at) VALUES ($1, $2, $3)
+     ON CONFLICT (from_cluster_id) DO UPDATE SET into_cluster_id = excluded.into_cluster_id,
+         merged_at = excluded.merged_at", 3),
+    ("DELETE FROM clusters WHERE id = $1", 1),
+];
 
 /// A connection pool to one of the two databases.
 #[derive(Clone)]
@@ -809,11 +679,14 @@ impl Store {
     /// state and its fetch log line, in one transaction. The feed state is written only while
     /// `owner` still holds the feed's lease.
     ///
-    /// New stories are placed in reprint clusters by `matcher` while the transaction holds the
-    /// database's cluster lock (PostgreSQL: an advisory lock, so daemons sharing the database
-    /// place stories one refresh at a time; SQLite: its single writer), after the matcher caught
-    /// up with stories other daemons stored. A story whose canonical URL another feed of the same
-    /// source already stored is that story, updated in place.
+    /// Story rows, old versions, tags and the feed's state are written first; then new stories
+    /// are placed in reprint clusters by `matcher` under the database's cluster lock, held from
+    /// there to the commit (PostgreSQL: an advisory lock, so daemons sharing the database place
+    /// stories one batch at a time; SQLite: its single writer), after the matcher caught up with
+    /// placements other daemons committed. A placement into a cluster merged away since the
+    /// matcher saw it follows the merge; one into a cluster that vanished starts a new cluster.
+    /// A story whose canonical URL another feed of the same source already stored is that story,
+    /// updated in place. Any failure rolls the whole refresh back.
     pub async fn record_refresh(
         &self,
         owner: &str,
@@ -853,7 +726,7 @@ impl Store {
     pub fn lock_for_daemon(&self) -> Result<Option<DaemonLock>, StoreError> {
         match self {
             Store::Postgres(_) => Ok(None),
-            Store::Sqlite(p) => sqlite::lock_for_daemon(p).map(Some),
+            Store::Sqlite(p) => dialect::lite::lock_for_daemon(p).map(Some),
         }
     }
 
@@ -879,12 +752,54 @@ impl Store {
     }
 
     /// Feeds by state and the scheduler's lag, for metrics and STATUS lines.
-    pub async fn feed_gauges(&self) -> Result<crate::service::metrics::DbGauges, StoreError> {
+    pub async fn feed_gauges(&self) -> Result<DbGauges, StoreError> {
         dispatch!(self, p => feed_gauges(p))
     }
 
-    /// Stored stories, newest first.
+    /// Stored stories, newest first. A cluster id that a merge removed is followed to the
+    /// cluster it went into.
     pub async fn stories(&self, q: &StoryQuery) -> Result<Vec<StoredStory>, StoreError> {
+        let mut q = q.clone();
+        if let Some(c) = q.cluster {
+            q.cluster = Some(self.current_cluster(c).await?);
+        }
+        let q = &q;
         dispatch!(self, p => stories(p, q))
+    }
+
+    /// Where cluster `id` is now: itself, or the cluster a merge moved its stories into.
+    pub async fn current_cluster(&self, id: i64) -> Result<i64, StoreError> {
+        const SQL: &str = "SELECT into_cluster_id FROM cluster_merges WHERE from_cluster_id = $1";
+        let mut at = id;
+        // Records point one hop to a surviving cluster; the bound only guards a damaged table.
+        for _ in 0..64 {
+            let next: Option<i64> = match self {
+                Store::Postgres(p) => sqlx::query_scalar(SQL).bind(at).fetch_optional(p).await?,
+                Store::Sqlite(p) => sqlx::query_scalar(SQL).bind(at).fetch_optional(p).await?,
+            };
+            match next {
+                Some(n) if n != id => at = n,
+                _ => break,
+            }
+        }
+        Ok(at)
+    }
+
+    /// Merges clusters under the cluster lock, in order: for each `(from, into)` (stored cluster
+    /// ids), every member of `from` moves to `into`, whose origin is re-chosen by the usual rule
+    /// (the wire's own copy, else the earliest appearance) and whose size, times and reprint
+    /// marks are recomputed; `from` is removed and the merge recorded in `cluster_merges`, so
+    /// `stories --cluster FROM` still finds the stories. A merge whose `into` was merged away
+    /// earlier in the list follows it; one naming a cluster that does not exist is skipped.
+    /// Returns how many merges were applied.
+    pub async fn merge_clusters(
+        &self,
+        merges: &[(i64, i64)],
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        if merges.is_empty() {
+            return Ok(0);
+        }
+        dispatch!(self, p => merge_clusters(p, merges, now))
     }
 }

@@ -1,0 +1,234 @@
+//! What differs between the two databases, and nothing else: connecting, how an instant is
+//! encoded (PostgreSQL `timestamptz`; SQLite fixed-width RFC 3339 text), how a list is bound (an
+//! array parameter; a JSON array read with `json_each`), how a write transaction begins (SQLite:
+//! `BEGIN IMMEDIATE`, its single writer), the cluster lock (PostgreSQL:
+//! `pg_advisory_xact_lock`; SQLite: the writer already is one), and claiming feeds (PostgreSQL:
+//! `FOR UPDATE SKIP LOCKED`). The store's one implementation (`sql.rs`) is compiled once for each
+//! module here, as `d`. Never: holds a query the two databases could share.
+
+/// PostgreSQL.
+pub(super) mod pg {
+    use std::str::FromStr;
+    use std::time::Duration;
+
+    use chrono::{DateTime, Utc};
+    use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
+
+    pub type Db = sqlx::Postgres;
+    pub type Pool = sqlx::PgPool;
+    pub type Conn = sqlx::PgConnection;
+    /// An instant as bound and read.
+    pub type Time = DateTime<Utc>;
+
+    /// The larger of two values.
+    pub const GREATEST: &str = "greatest";
+    /// Rows per multi-row statement: 19 binds a row stays far below the 65,535-bind limit.
+    pub const BATCH_ROWS: usize = 1000;
+    /// Claimed rows are locked so that concurrent daemons claim different feeds.
+    pub const SKIP_LOCKED: &str = " FOR UPDATE SKIP LOCKED";
+
+    /// The advisory lock placement takes, so daemons sharing the database place new stories in
+    /// clusters one batch at a time.
+    const CLUSTER_LOCK: i64 = 0x7769_7265_6665_6564; // "wirefeed"
+
+    pub async fn connect(url: &str, max: u32) -> Result<Pool, sqlx::Error> {
+        let mut opts = PgConnectOptions::from_str(url)?;
+        // sqlx defaults to sslmode=prefer, which negotiates TLS even on loopback and slows
+        // batched writes; a loopback or Unix-socket connection gains nothing from TLS.
+        if !url.contains("sslmode=") && is_local_host(opts.get_host()) {
+            opts = opts.ssl_mode(PgSslMode::Disable);
+        }
+        PgPoolOptions::new()
+            .max_connections(max)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(opts)
+            .await
+    }
+
+    fn is_local_host(host: &str) -> bool {
+        host.starts_with('/')
+            || host == "localhost"
+            || host
+                .trim_matches(['[', ']'])
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    }
+
+    pub fn time(t: DateTime<Utc>) -> Time {
+        t
+    }
+
+    pub fn read_time(t: Option<Time>) -> Option<DateTime<Utc>> {
+        t
+    }
+
+    /// A list as one bound parameter.
+    pub fn list<T>(v: &[T]) -> &[T] {
+        v
+    }
+
+    /// `col` is in the list bound as parameter `$n`.
+    pub fn in_list(col: &str, n: usize) -> String {
+        format!("{col} = ANY(${n})")
+    }
+
+    pub async fn begin(p: &Pool) -> Result<sqlx::Transaction<'static, Db>, sqlx::Error> {
+        p.begin().await
+    }
+
+    /// A refresh's transaction. It commits without waiting for the WAL flush
+    /// (`synchronous_commit = off`, this transaction only): the cluster lock is held through
+    /// the commit, so waiting for the disk there would make every daemon's refreshes queue on
+    /// one flush each. A crash of the database server can lose the last fraction of a second of
+    /// refreshes, whole (never part of one, never corrupting): those feeds keep their previous
+    /// state and validators, so their next poll fetches and stores the same stories again.
+    pub async fn begin_refresh(p: &Pool) -> Result<sqlx::Transaction<'static, Db>, sqlx::Error> {
+        let mut tx = p.begin().await?;
+        sqlx::query("SET LOCAL synchronous_commit = off")
+            .execute(&mut *tx)
+            .await?;
+        Ok(tx)
+    }
+
+    /// Takes the cluster lock until the transaction ends.
+    pub async fn lock_clusters(tx: &mut Conn) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(CLUSTER_LOCK)
+            .execute(tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Takes the lock of one source until the transaction ends: refreshes of feeds of one
+    /// source write one at a time, so each sees the stories the other stored (the same item
+    /// through two feeds of one outlet is one story). Its keys (two integers) never meet the
+    /// cluster lock's (one bigint).
+    pub async fn lock_source(tx: &mut Conn, source_id: i64) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT pg_advisory_xact_lock(1464227442, ($1 % 2147483647)::int4)")
+            .bind(source_id)
+            .execute(tx)
+            .await?;
+        Ok(())
+    }
+
+    /// A transaction PostgreSQL failed to break a deadlock or a serialization conflict: worth
+    /// running again.
+    pub fn is_retryable(e: &sqlx::Error) -> bool {
+        e.as_database_error()
+            .and_then(|d| d.code())
+            .is_some_and(|c| c == "40P01" || c == "40001")
+    }
+}
+
+/// SQLite.
+pub(super) mod lite {
+    use std::str::FromStr;
+    use std::time::Duration;
+
+    use chrono::{DateTime, Utc};
+    use sqlx::sqlite::{
+        SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+    };
+
+    use crate::store::{DaemonLock, StoreError};
+
+    pub type Db = sqlx::Sqlite;
+    pub type Pool = sqlx::SqlitePool;
+    pub type Conn = sqlx::SqliteConnection;
+    /// An instant as bound and read: `model::db_time` text, so text order is time order.
+    pub type Time = String;
+
+    pub const GREATEST: &str = "max";
+    /// Rows per multi-row statement: 19 binds a row stays below the 32,766-bind limit.
+    pub const BATCH_ROWS: usize = 1000;
+    /// One daemon per file (see `lock_for_daemon`): no row locking.
+    pub const SKIP_LOCKED: &str = "";
+
+    pub async fn connect(url: &str, max: u32) -> Result<Pool, sqlx::Error> {
+        let opts = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        SqlitePoolOptions::new()
+            .max_connections(max)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(opts)
+            .await
+    }
+
+    pub fn time(t: DateTime<Utc>) -> Time {
+        crate::model::db_time(t)
+    }
+
+    /// Text that is not an instant reads as none.
+    pub fn read_time(t: Option<Time>) -> Option<DateTime<Utc>> {
+        t.and_then(|t| DateTime::parse_from_rfc3339(&t).ok())
+            .map(|t| t.with_timezone(&Utc))
+    }
+
+    /// A list as one bound parameter: a JSON array.
+    pub fn list<T: serde::Serialize>(v: &[T]) -> String {
+        serde_json::to_string(v).unwrap_or_else(|_| "[]".to_owned())
+    }
+
+    /// `col` is in the JSON list bound as parameter `$n`.
+    pub fn in_list(col: &str, n: usize) -> String {
+        format!("{col} IN (SELECT value FROM json_each(${n}))")
+    }
+
+    /// Every write transaction begins IMMEDIATE: a deferred one that reads first and then
+    /// writes gets SQLITE_BUSY at once (no busy wait) when another writer is active.
+    pub async fn begin(p: &Pool) -> Result<sqlx::Transaction<'static, Db>, sqlx::Error> {
+        p.begin_with("BEGIN IMMEDIATE").await
+    }
+
+    /// A refresh's transaction: commits do not wait for the disk already
+    /// (`synchronous = NORMAL` in WAL mode).
+    pub async fn begin_refresh(p: &Pool) -> Result<sqlx::Transaction<'static, Db>, sqlx::Error> {
+        begin(p).await
+    }
+
+    /// The single writer, held since `begin`, is the cluster lock.
+    pub async fn lock_clusters(_tx: &mut Conn) -> Result<(), sqlx::Error> {
+        Ok(())
+    }
+
+    /// The single writer already serializes every refresh.
+    pub async fn lock_source(_tx: &mut Conn, _source_id: i64) -> Result<(), sqlx::Error> {
+        Ok(())
+    }
+
+    /// Nothing to retry: writers queue on the file.
+    pub fn is_retryable(_e: &sqlx::Error) -> bool {
+        false
+    }
+
+    /// Locks `<database file>.lock` exclusively, without waiting.
+    pub fn lock_for_daemon(p: &Pool) -> Result<DaemonLock, StoreError> {
+        let db = p.connect_options().get_filename().to_path_buf();
+        let mut lock_path = db.clone().into_os_string();
+        lock_path.push(".lock");
+        let lock_path = std::path::PathBuf::from(lock_path);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| StoreError::Locked(format!("cannot open {}: {e}", lock_path.display())))?;
+        match file.try_lock() {
+            Ok(()) => Ok(DaemonLock { _file: file }),
+            Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Locked(format!(
+                "another wirefeed daemon is using {} (it holds {}); SQLite serves one daemon at \
+                 a time: stop the other one, or use PostgreSQL to run several",
+                db.display(),
+                lock_path.display()
+            ))),
+            Err(std::fs::TryLockError::Error(e)) => Err(StoreError::Locked(format!(
+                "cannot lock {}: {e}",
+                lock_path.display()
+            ))),
+        }
+    }
+}

@@ -2,7 +2,8 @@
 //!
 //! Owns the binary's edge: `anyhow` errors with context, exit codes (0 ok, 1 runtime failure, 2 bad
 //! config or usage), and the human and JSON output formats. Never: holds pipeline logic; each
-//! subcommand calls into `daemon`, `store`, `parse` or `normalize`.
+//! subcommand calls into `daemon`, `store` or `pipeline` (`inspect` and the `eval tag`/`eval dedup`
+//! run the daemon's own pipeline), or an eval module for scoring.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -16,6 +17,8 @@ use tracing::info;
 
 use crate::config::{Config, LogFormat};
 use crate::daemon::App;
+use crate::normalize::Rules;
+use crate::pipeline::{Origin, Pipeline, Record};
 use crate::store::{DefinedIn, NewFeed, Store, StoryQuery};
 
 /// wirefeed: polls news and wire feeds into PostgreSQL or SQLite.
@@ -608,7 +611,6 @@ async fn stories(config: Config, args: StoriesArgs) -> Result<()> {
 
 async fn inspect(config: Config, args: InspectArgs) -> Result<()> {
     use crate::fetch::{FetchOutcome, Fetcher, Validators};
-    use crate::normalize::{normalize_document, DocContext, Rules};
     let is_url = args.target.starts_with("http://") || args.target.starts_with("https://");
     let (bytes, charset, fetched_url) = if is_url {
         let fetcher = Fetcher::new(&config.fetch).context("building the HTTP client")?;
@@ -628,16 +630,16 @@ async fn inspect(config: Config, args: InspectArgs) -> Result<()> {
         (bytes, None, None)
     };
     let base = args.base_url.clone().or(fetched_url);
-    let parsed = crate::parse::parse(&bytes, charset.as_deref(), base.as_deref())
-        .with_context(|| format!("{}: not a readable feed", args.target))?;
     let rules = Rules::new(&config.normalize);
-    let ctx = DocContext {
+    let tagger = crate::tag::Tagger::new(&config.regions, &config.topics)?;
+    let origin = Origin {
         base_url: base.as_deref(),
         source: args.source.as_deref(),
-        source_is_wire: args.wire,
-        rules: &rules,
+        is_wire: args.wire,
     };
-    let doc = normalize_document(&parsed, &ctx, config.fetch.max_items_per_feed);
+    let doc = pipeline(&config, &rules, &tagger)
+        .run(&bytes, charset.as_deref(), &origin)
+        .with_context(|| format!("{}: not a readable feed", args.target))?;
     let mut err = std::io::stderr().lock();
     for s in &doc.skipped {
         match s.index {
@@ -651,28 +653,34 @@ async fn inspect(config: Config, args: InspectArgs) -> Result<()> {
             "removed from every story (recurs across the feed): {r}"
         )?;
     }
-    let tagger = crate::tag::Tagger::new(&config.regions, &config.topics)?;
     let mut out = std::io::stdout().lock();
-    for s in &doc.stories {
-        let mut shown =
-            crate::store::StoredStory::unstored(s, &args.target, args.source.as_deref());
-        let tags = tagger.tag(crate::tag::Text {
-            title: &s.title,
-            dateline: s.dateline.as_deref(),
-            body: &s.body,
-        });
-        shown.set_tags(&tags);
+    for incoming in &doc.incoming {
+        let mut shown = crate::store::StoredStory::unstored(
+            &incoming.story,
+            &args.target,
+            args.source.as_deref(),
+        );
+        shown.set_tags(&incoming.tags);
         let mut value = serde_json::to_value(&shown)?;
         if let Some(obj) = value.as_object_mut() {
             // Which words counted, and where: what `inspect` adds to the stored shape.
             obj.insert(
                 "explanation".to_owned(),
-                serde_json::to_value(&tags.evidence)?,
+                serde_json::to_value(&incoming.tags.evidence)?,
             );
         }
         writeln!(out, "{value}")?;
     }
     Ok(())
+}
+
+/// The daemon's document pipeline over one config's compiled rules.
+fn pipeline<'a>(config: &Config, rules: &'a Rules, tagger: &'a crate::tag::Tagger) -> Pipeline<'a> {
+    Pipeline {
+        rules,
+        tagger,
+        max_items: config.fetch.max_items_per_feed,
+    }
 }
 
 /// Writes one JSON value a line to `path` (an eval's `--predictions`).
@@ -695,8 +703,26 @@ fn eval_tag(
     file: &std::path::Path,
     predictions: Option<&std::path::Path>,
 ) -> Result<()> {
+    let rules = Rules::new(&config.normalize);
     let tagger = crate::tag::Tagger::new(&config.regions, &config.topics)?;
-    let r = crate::tag::eval::evaluate(file, &tagger).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let pipeline = pipeline(config, &rules, &tagger);
+    // Each story runs as the one item of a feed: normalized (its dateline found in the body, as
+    // the daemon finds it), then tagged.
+    let r = crate::tag::eval::evaluate(file, |id, text| {
+        let record = Record {
+            id,
+            title: text.title,
+            dateline: text.dateline,
+            body: text.body,
+            url: None,
+            published: None,
+        };
+        pipeline
+            .run_record(&record, &Origin::default())
+            .map(|i| i.tags)
+            .unwrap_or_default()
+    })
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
     if let Some(path) = predictions {
         write_json_lines(
             path,
@@ -735,8 +761,35 @@ fn eval_dedup(
     file: &std::path::Path,
     predictions: Option<&std::path::Path>,
 ) -> Result<()> {
-    let r = crate::dedup::eval::evaluate(file, config.dedup.rules())
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let rules = Rules::new(&config.normalize);
+    let tagger = crate::tag::Tagger::new(&config.regions, &config.topics)?;
+    let pipeline = pipeline(config, &rules, &tagger);
+    // Each appearance runs as the one item of its outlet's feed, through every stage the daemon
+    // runs before placing it.
+    let r = crate::dedup::eval::evaluate(file, config.dedup.rules(), |a| {
+        let record = Record {
+            id: a.id,
+            title: a.title,
+            dateline: None,
+            body: a.body,
+            url: a.url,
+            published: a.published,
+        };
+        let origin = Origin {
+            base_url: None,
+            source: Some(a.source),
+            is_wire: crate::normalize::credit::wire_in_credit(a.source).is_some(),
+        };
+        match pipeline.run_record(&record, &origin) {
+            Some(i) => (
+                i.story.published.map_or(0, |t| t.timestamp()),
+                i.fingerprint,
+            ),
+            // Skipped by normalization: nothing to match.
+            None => (0, crate::dedup::fingerprint("")),
+        }
+    })
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
     if let Some(path) = predictions {
         write_json_lines(
             path,
@@ -753,7 +806,7 @@ fn eval_dedup(
     )?;
     writeln!(
         out,
-        "{:.0} stories/s normalize+match, {:.0} stories/s match alone (one thread); index {:.0} bytes/story",
+        "{:.0} stories/s pipeline+match, {:.0} stories/s match alone (one thread); index {:.0} bytes/story",
         r.stories_per_second, r.dedup_per_second, r.index_bytes_per_story
     )?;
     writeln!(out, "gold pairs kept together, by op:")?;

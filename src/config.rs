@@ -9,6 +9,7 @@
 
 use std::fmt;
 use std::path::Path;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -432,6 +433,64 @@ impl fmt::Display for ConfigErrors {
             writeln!(f, "  - {p}")?;
         }
         Ok(())
+    }
+}
+
+/// The config's durations as [`Duration`]s, built once when a config is applied (the daemon's
+/// start and each reload) rather than from integers where they are used. Values beyond the
+/// validated range (a year; 100 years for retention) are capped, so a config built in code
+/// without validation still yields representable instants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timings {
+    /// `fetch.timeout_secs`: a request's whole deadline, and the longest a refresh waits for a
+    /// busy host.
+    pub fetch_timeout: Duration,
+    /// `fetch.connect_timeout_secs`.
+    pub connect_timeout: Duration,
+    /// `daemon.tick_secs`: the scheduler's longest sleep.
+    pub tick: Duration,
+    /// `daemon.lease_secs`: how long a claimed feed stays this daemon's.
+    pub lease: Duration,
+    /// `daemon.shutdown_grace_secs`.
+    pub shutdown_grace: Duration,
+    /// `retention.fetch_log_days` (`None`: off).
+    pub fetch_log_retention: Option<Duration>,
+    /// `retention.stories_days` (`None`: off).
+    pub story_retention: Option<Duration>,
+}
+
+impl Timings {
+    /// `d` as a chrono duration, for arithmetic on instants. Every `Timings` value is capped well
+    /// inside chrono's range, so this is exact for them; anything beyond saturates at 100 years.
+    pub fn delta(d: Duration) -> chrono::Duration {
+        chrono::Duration::from_std(d).unwrap_or(chrono::Duration::days(36_500))
+    }
+
+    /// The durations of `config`.
+    pub fn of(config: &Config) -> Timings {
+        let secs = |s: u64| Duration::from_secs(s.min(MAX_SECS));
+        let days = |d: u64| (d > 0).then(|| Duration::from_secs(d.min(36_500) * 86_400));
+        Timings {
+            fetch_timeout: config.fetch.timeout(),
+            connect_timeout: config.fetch.connect_timeout(),
+            tick: secs(config.daemon.tick_secs),
+            lease: secs(config.daemon.lease_secs),
+            shutdown_grace: secs(config.daemon.shutdown_grace_secs),
+            fetch_log_retention: days(config.retention.fetch_log_days),
+            story_retention: days(config.retention.stories_days),
+        }
+    }
+}
+
+impl FetchConfig {
+    /// `timeout_secs` as a duration (capped at a year).
+    pub fn timeout(&self) -> Duration {
+        Duration::from_secs(self.timeout_secs.min(MAX_SECS))
+    }
+
+    /// `connect_timeout_secs` as a duration (capped at a year).
+    pub fn connect_timeout(&self) -> Duration {
+        Duration::from_secs(self.connect_timeout_secs.min(MAX_SECS))
     }
 }
 

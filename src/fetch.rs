@@ -3,6 +3,8 @@
 //! Owns: the HTTP client (timeouts, decompression, User-Agent), conditional GET (validators sent back
 //! verbatim), the body cap (applied after decompression), the redirect cap and loop detection, and the
 //! private-network guard (checked on the resolved address, so DNS and redirects cannot get around it).
+//! Error kinds come from the types of the errors (our resolver's, rustls's, reqwest's own
+//! classification), never from the text of a message.
 //! Never: parses feeds, touches the database, or lets a reqwest type leave this module.
 
 use std::error::Error as StdError;
@@ -67,44 +69,9 @@ pub struct Fetched {
     pub moved_to: Option<String>,
 }
 
-/// Stable error kinds, stored in `feeds.last_error` and `fetches.error_kind`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    Timeout,
-    TooLarge,
-    Http4xx,
-    Http5xx,
-    RedirectLoop,
-    TooManyRedirects,
-    BadRedirect,
-    ForbiddenAddress,
-    InvalidUrl,
-    Dns,
-    Connect,
-    Tls,
-    Io,
-}
-
-impl ErrorKind {
-    /// The stored spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorKind::Timeout => "timeout",
-            ErrorKind::TooLarge => "too_large",
-            ErrorKind::Http4xx => "http_4xx",
-            ErrorKind::Http5xx => "http_5xx",
-            ErrorKind::RedirectLoop => "redirect_loop",
-            ErrorKind::TooManyRedirects => "too_many_redirects",
-            ErrorKind::BadRedirect => "bad_redirect",
-            ErrorKind::ForbiddenAddress => "forbidden_address",
-            ErrorKind::InvalidUrl => "invalid_url",
-            ErrorKind::Dns => "dns",
-            ErrorKind::Connect => "connect",
-            ErrorKind::Tls => "tls",
-            ErrorKind::Io => "io",
-        }
-    }
-}
+/// Stable error kinds, stored in `feeds.last_error` and `fetches.error_kind` (the fetch ones are
+/// a part of the set a refresh records).
+pub use crate::model::ErrorKind;
 
 /// A failed request.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -131,6 +98,15 @@ impl FetchError {
 #[error("refused: {0} is not a public address (set fetch.allow_private_networks to allow)")]
 struct Forbidden(String);
 
+/// A name that did not resolve, raised inside our resolver and recognised on the way out by its
+/// type (never by the text of the message).
+#[derive(Debug, thiserror::Error)]
+#[error("dns error: cannot resolve {host}: {source}")]
+struct DnsFailure {
+    host: String,
+    source: std::io::Error,
+}
+
 /// The HTTP client, built once and shared.
 #[derive(Clone)]
 pub struct Fetcher {
@@ -148,17 +124,19 @@ impl Fetcher {
         // move is seen.
         let mut builder = reqwest::Client::builder()
             .user_agent(cfg.user_agent.clone())
-            .timeout(Duration::from_secs(cfg.timeout_secs))
-            .connect_timeout(Duration::from_secs(cfg.connect_timeout_secs))
+            .timeout(cfg.timeout())
+            .connect_timeout(cfg.connect_timeout())
             .redirect(reqwest::redirect::Policy::none())
             .gzip(true)
             .brotli(true)
             .pool_idle_timeout(Duration::from_secs(30));
+        // Names always go through our resolver, so a failed lookup is known by its type.
+        builder = builder.dns_resolver(Arc::new(Resolver {
+            public_only: !allow_private,
+        }));
         if !allow_private {
             // A proxy would resolve names itself, out of the guard's sight.
-            builder = builder
-                .no_proxy()
-                .dns_resolver(Arc::new(PublicOnlyResolver));
+            builder = builder.no_proxy();
         }
         let client = builder
             .build()
@@ -374,29 +352,39 @@ fn charset_of(h: &HeaderMap) -> Option<String> {
     })
 }
 
-/// Maps a reqwest error to a stable kind by walking its causes.
+/// Maps a reqwest error to a stable kind from the types in its chain of causes: our resolver's
+/// [`Forbidden`] and [`DnsFailure`], rustls's errors for TLS, then reqwest's own classification.
 fn classify(e: reqwest::Error) -> FetchError {
+    let mut kind = None;
     let mut source: Option<&(dyn StdError + 'static)> = e.source();
     while let Some(s) = source {
-        if let Some(f) = s.downcast_ref::<Forbidden>() {
-            return FetchError::new(ErrorKind::ForbiddenAddress, f.to_string());
+        // `io::Error::source` skips the error it wraps (and I/O errors nest): look inside them.
+        let wrapped = std::iter::successors(Some(s), |e| {
+            e.downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+                .map(|inner| inner as &(dyn StdError + 'static))
+        })
+        .take(8);
+        for candidate in wrapped {
+            if let Some(f) = candidate.downcast_ref::<Forbidden>() {
+                return FetchError::new(ErrorKind::ForbiddenAddress, f.to_string());
+            }
+            if candidate.is::<DnsFailure>() {
+                kind = kind.or(Some(ErrorKind::Dns));
+            }
+            if candidate.is::<rustls::Error>() {
+                kind = kind.or(Some(ErrorKind::Tls));
+            }
         }
         source = s.source();
     }
-    let kind = if e.is_timeout() {
+    let kind = kind.unwrap_or(if e.is_timeout() {
         ErrorKind::Timeout
     } else if e.is_connect() {
-        let text = format!("{e:?}");
-        if text.contains("dns error") || text.contains("failed to lookup") {
-            ErrorKind::Dns
-        } else if text.contains("certificate") || text.contains("tls") || text.contains("Tls") {
-            ErrorKind::Tls
-        } else {
-            ErrorKind::Connect
-        }
+        ErrorKind::Connect
     } else {
         ErrorKind::Io
-    };
+    });
     FetchError::new(kind, error_chain(&e))
 }
 
@@ -458,20 +446,44 @@ pub fn is_public(ip: IpAddr) -> bool {
     }
 }
 
-/// A resolver that drops non-public addresses, so the check happens on the address actually dialled.
-struct PublicOnlyResolver;
+/// The client's resolver: failed lookups come out as [`DnsFailure`], and with `public_only` it
+/// drops non-public addresses, so the check happens on the address actually dialled.
+struct Resolver {
+    public_only: bool,
+}
 
-impl reqwest::dns::Resolve for PublicOnlyResolver {
+impl reqwest::dns::Resolve for Resolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
         let host = name.as_str().to_owned();
+        let public_only = self.public_only;
         Box::pin(async move {
-            let addrs: Vec<SocketAddr> =
-                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            let public: Vec<SocketAddr> = addrs.into_iter().filter(|a| is_public(a.ip())).collect();
-            if public.is_empty() {
-                return Err(Box::new(Forbidden(host)) as Box<dyn StdError + Send + Sync>);
-            }
-            Ok(Box::new(public.into_iter()) as reqwest::dns::Addrs)
+            let looked_up = tokio::net::lookup_host((host.as_str(), 0))
+                .await
+                .map(|a| a.collect::<Vec<SocketAddr>>());
+            let addrs = match looked_up {
+                Ok(a) => a,
+                Err(source) => {
+                    return Err(
+                        Box::new(DnsFailure { host, source }) as Box<dyn StdError + Send + Sync>
+                    )
+                }
+            };
+            let kept: Vec<SocketAddr> = if public_only {
+                let public: Vec<SocketAddr> =
+                    addrs.into_iter().filter(|a| is_public(a.ip())).collect();
+                if public.is_empty() {
+                    return Err(Box::new(Forbidden(host)) as Box<dyn StdError + Send + Sync>);
+                }
+                public
+            } else if addrs.is_empty() {
+                let source = std::io::Error::new(std::io::ErrorKind::NotFound, "no addresses");
+                return Err(
+                    Box::new(DnsFailure { host, source }) as Box<dyn StdError + Send + Sync>
+                );
+            } else {
+                addrs
+            };
+            Ok(Box::new(kept.into_iter()) as reqwest::dns::Addrs)
         })
     }
 }
@@ -556,6 +568,83 @@ mod tests {
             hints_from(&h, now).fresh_until,
             Some(now + chrono::Duration::hours(2))
         );
+    }
+
+    fn client(allow_private: bool) -> Fetcher {
+        let cfg = FetchConfig {
+            allow_private_networks: allow_private,
+            timeout_secs: 5,
+            connect_timeout_secs: 5,
+            ..FetchConfig::default()
+        };
+        Fetcher::new(&cfg).expect("client")
+    }
+
+    fn failure(outcome: FetchOutcome) -> FetchError {
+        match outcome {
+            FetchOutcome::Failed(e) => e,
+            other => panic!("expected a failure, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_name_that_does_not_resolve_is_a_dns_error() {
+        for allow_private in [false, true] {
+            let e = failure(
+                client(allow_private)
+                    .fetch("http://no-such-host.invalid/feed", &Validators::default())
+                    .await,
+            );
+            assert_eq!(e.kind, ErrorKind::Dns, "allow_private {allow_private}: {e}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_server_that_does_not_speak_tls_is_a_tls_error() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("address");
+        tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                let mut buf = [0u8; 1024];
+                let _ = sock.read(&mut buf).await;
+                let _ = sock
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nhi")
+                    .await;
+            }
+        });
+        let e = failure(
+            client(true)
+                .fetch(&format!("https://{addr}/feed"), &Validators::default())
+                .await,
+        );
+        assert_eq!(e.kind, ErrorKind::Tls, "{e}");
+        // Refused before any connection: the address guard's kind, not a network one.
+        let e = failure(
+            client(false)
+                .fetch(&format!("https://{addr}/feed"), &Validators::default())
+                .await,
+        );
+        assert_eq!(e.kind, ErrorKind::ForbiddenAddress, "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_closed_port_is_a_connect_error() {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+            l.local_addr().expect("address").port()
+        };
+        let e = failure(
+            client(true)
+                .fetch(
+                    &format!("http://127.0.0.1:{port}/feed"),
+                    &Validators::default(),
+                )
+                .await,
+        );
+        assert_eq!(e.kind, ErrorKind::Connect, "{e}");
     }
 
     #[test]

@@ -2,9 +2,10 @@
 //! normalizes every item into a clean story, and stores it in PostgreSQL or SQLite.
 //!
 //! The flow of one story (see the README's code map):
-//! `schedule` → `fetch` → `parse` → `normalize` → `store`, driven by `daemon`, fronted by `cli`.
-//! The core (`parse`, `normalize`, `schedule`) is synchronous and deterministic; the shell (`fetch`,
-//! `store`, `daemon`, `cli`) does the I/O.
+//! `schedule` → `fetch` → `pipeline` (`parse` → `normalize` → article pages → `dedup` fingerprint →
+//! `tag`) → `store`, driven by `daemon`, fronted by `cli`. The core (`pipeline` and its stages,
+//! `schedule`) is synchronous and deterministic; the shell (`fetch`, `store`, `daemon`, `service`,
+//! `cli`) does the I/O.
 
 pub mod cli;
 pub mod config;
@@ -16,6 +17,7 @@ pub mod model;
 pub mod normalize;
 pub mod opml;
 pub mod parse;
+pub mod pipeline;
 pub mod schedule;
 pub mod service;
 pub mod store;

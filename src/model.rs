@@ -1,7 +1,10 @@
-//! The plain data that flows through the pipeline: identities and the normalized `Story`.
+//! The plain data that flows through the pipeline: identities, the normalized `Story`, and the
+//! closed sets a refresh records (fetch outcome, feed status, error kind) with their stored
+//! spellings.
 //!
-//! Owns no behaviour beyond construction helpers. Never names sqlx or reqwest: row types and HTTP
-//! responses are converted into these at the edges (`store`, `fetch`).
+//! Owns no behaviour beyond construction helpers and the `as_str`/`parse` of each stored value.
+//! Never names sqlx or reqwest: row types and HTTP responses are converted into these at the edges
+//! (`store`, `fetch`).
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
@@ -25,13 +28,117 @@ id_type!(
     /// A row of `feeds`.
     FeedId
 );
-id_type!(
-    /// A row of `stories`.
-    StoryId
+
+/// Defines a closed set of values stored as fixed strings: `as_str` gives the stored spelling,
+/// `parse` reads it back (`None` for a spelling that is not one of them), `ALL` lists them.
+macro_rules! stored_enum {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $text:literal,)+ }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($(#[$vdoc])* $variant,)+
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant,)+];
+
+            /// The stored spelling.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text,)+
+                }
+            }
+
+            /// Reads a stored spelling back.
+            pub fn parse(s: &str) -> Option<$name> {
+                match s {
+                    $($text => Some($name::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+stored_enum!(
+    /// How one poll of a feed ended, as `fetches.outcome` and the metrics name it.
+    Outcome {
+        /// A new body was read and its stories stored.
+        Fetched => "fetched",
+        /// The body was byte-identical to the last one read: nothing parsed.
+        Unchanged => "unchanged",
+        /// HTTP 304.
+        NotModified => "not_modified",
+        /// HTTP 410: polling stopped.
+        Gone => "gone",
+        /// HTTP 429 or 503.
+        RateLimited => "rate_limited",
+        /// Any failure: the error kind says which.
+        Error => "error",
+        /// Held back by its host's budget: not fetched, not an error.
+        Deferred => "deferred",
+    }
 );
-id_type!(
-    /// A row of `clusters`.
-    ClusterId
+
+stored_enum!(
+    /// A feed's `status`.
+    FeedStatus {
+        /// Polled when due.
+        Active => "active",
+        /// Answered 410 Gone: no longer polled.
+        Gone => "gone",
+        /// Removed from the config file: kept, not polled.
+        Paused => "paused",
+    }
+);
+
+stored_enum!(
+    /// Why a refresh failed, as `feeds.last_error` and `fetches.error_kind` store it.
+    ErrorKind {
+        /// The request timed out.
+        Timeout => "timeout",
+        /// The body passed `fetch.max_body_bytes`.
+        TooLarge => "too_large",
+        /// A 4xx status other than 410 and 429.
+        Http4xx => "http_4xx",
+        /// A 5xx status other than 503.
+        Http5xx => "http_5xx",
+        /// Redirects came back to an address already visited.
+        RedirectLoop => "redirect_loop",
+        /// More redirects than `fetch.max_redirects`.
+        TooManyRedirects => "too_many_redirects",
+        /// A redirect without a usable Location.
+        BadRedirect => "bad_redirect",
+        /// The address is not public and `fetch.allow_private_networks` is off.
+        ForbiddenAddress => "forbidden_address",
+        /// The URL cannot be requested.
+        InvalidUrl => "invalid_url",
+        /// The host name did not resolve.
+        Dns => "dns",
+        /// No connection could be made.
+        Connect => "connect",
+        /// The TLS handshake failed.
+        Tls => "tls",
+        /// The connection failed while the response was read.
+        Io => "io",
+        /// The document is not a feed (an HTML page, empty, no feed root).
+        NotAFeed => "not_a_feed",
+        /// A feed, but no item in it could be read.
+        Parse => "parse",
+        /// HTTP 410.
+        Gone => "gone",
+        /// HTTP 429 or 503.
+        RateLimited => "rate_limited",
+        /// The refresh could not be written.
+        Database => "database",
+    }
 );
 
 /// A feed as the daemon needs it for one refresh.
@@ -186,5 +293,21 @@ mod tests {
             c.content_hash(),
             "fields are length-delimited"
         );
+    }
+
+    #[test]
+    fn stored_spellings_read_back() {
+        for o in Outcome::ALL {
+            assert_eq!(Outcome::parse(o.as_str()), Some(*o));
+        }
+        for s in FeedStatus::ALL {
+            assert_eq!(FeedStatus::parse(s.as_str()), Some(*s));
+        }
+        for k in ErrorKind::ALL {
+            assert_eq!(ErrorKind::parse(k.as_str()), Some(*k));
+        }
+        assert_eq!(Outcome::parse("fetched"), Some(Outcome::Fetched));
+        assert_eq!(Outcome::parse("exploded"), None);
+        assert_eq!(ErrorKind::parse("Timeout"), None, "spellings are exact");
     }
 }

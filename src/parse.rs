@@ -63,12 +63,19 @@ pub enum ParseError {
 }
 
 impl ParseError {
-    /// Stable kind for the feed row: `not_a_feed` or `parse`.
-    pub fn kind(&self) -> &'static str {
+    /// The error kind recorded on the feed row.
+    pub fn error_kind(&self) -> crate::model::ErrorKind {
         match self {
-            ParseError::HtmlPage | ParseError::Empty | ParseError::NotAFeed(_) => "not_a_feed",
-            ParseError::Malformed(_) => "parse",
+            ParseError::HtmlPage | ParseError::Empty | ParseError::NotAFeed(_) => {
+                crate::model::ErrorKind::NotAFeed
+            }
+            ParseError::Malformed(_) => crate::model::ErrorKind::Parse,
         }
+    }
+
+    /// Its stored spelling: `not_a_feed` or `parse`.
+    pub fn kind(&self) -> &'static str {
+        self.error_kind().as_str()
     }
 }
 

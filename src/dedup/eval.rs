@@ -1,5 +1,6 @@
-//! `wirefeed eval dedup`: runs labeled appearances through the daemon's own path (normalize the
-//! item, fingerprint its matching body, find its cluster in the index, insert it) in published
+//! `wirefeed eval dedup`: runs labeled appearances through the daemon's own path (the caller hands
+//! in the step that normalizes the item and fingerprints its matching body: the CLI hands the
+//! daemon's pipeline; then the cluster is found in the index and the story inserted) in published
 //! order, and scores the clusters against the gold ones: pairwise precision, recall, F1 and the
 //! adjusted Rand index, with the errors worst first.
 //!
@@ -14,7 +15,7 @@ use chrono::{DateTime, Utc};
 use feed_rs::model::{Entry, Link, Text};
 use serde::Deserialize;
 
-use super::{fingerprint, Arrival, MatchRules, Matcher, Placement};
+use super::{Arrival, Fingerprint, MatchRules, Matcher, Placement};
 use crate::normalize::{credit, normalize, DocContext, Rules};
 use crate::parse::ParsedEntry;
 
@@ -45,6 +46,35 @@ struct Gold {
     hard_negatives: Vec<(String, String)>,
 }
 
+/// The visible fields of one appearance, as the step handed to [`evaluate`] sees them.
+#[derive(Debug, Clone, Copy)]
+pub struct Appearance<'a> {
+    pub id: &'a str,
+    /// The outlet's name.
+    pub source: &'a str,
+    pub url: Option<&'a str>,
+    pub title: &'a str,
+    pub published: Option<DateTime<Utc>>,
+    pub body: &'a str,
+}
+
+impl<'a> Appearance<'a> {
+    fn of(v: &'a Visible) -> Appearance<'a> {
+        Appearance {
+            id: &v.id,
+            source: &v.source,
+            url: v.url.as_deref(),
+            title: &v.title,
+            published: v
+                .published
+                .as_deref()
+                .and_then(|p| DateTime::parse_from_rfc3339(p).ok())
+                .map(|d| d.with_timezone(&Utc)),
+            body: &v.body,
+        }
+    }
+}
+
 /// One appearance's outcome.
 #[derive(Debug, Clone)]
 pub struct Prediction {
@@ -73,9 +103,9 @@ pub struct Report {
     pub recall: f64,
     pub f1: f64,
     pub ari: f64,
-    /// Normalize + fingerprint + match + insert, per second, one thread.
+    /// The pipeline (normalize, fingerprint, tag) + match + insert, per second, one thread.
     pub stories_per_second: f64,
-    /// Fingerprint + match + insert alone, per second.
+    /// Match + insert alone, per second.
     pub dedup_per_second: f64,
     /// Gold pairs predicted together, per op touching either appearance: (op, together, gold).
     pub by_op: Vec<(String, u64, u64)>,
@@ -184,10 +214,15 @@ pub fn matching_texts(path: &Path) -> Result<Vec<(i64, String)>, String> {
     Ok(visible.iter().map(|v| matching_text(v, &rules)).collect())
 }
 
-/// Runs the engine over `path` (JSONL, gzipped or not) and scores it.
-pub fn evaluate(path: &Path, rules: MatchRules) -> Result<Report, String> {
+/// Runs the engine over `path` (JSONL, gzipped or not) and scores it. `prepare` gives an
+/// appearance's instant (unix seconds) and the fingerprint of its matching body, as the daemon
+/// would compute them.
+pub fn evaluate(
+    path: &Path,
+    rules: MatchRules,
+    mut prepare: impl FnMut(&Appearance<'_>) -> (i64, Fingerprint),
+) -> Result<Report, String> {
     let (visible, gold) = read_labeled(path)?;
-    let norm_rules = Rules::default();
     let matcher = Matcher::new(rules);
     let mut predictions = Vec::with_capacity(visible.len());
     let mut titles: HashMap<String, String> = HashMap::new();
@@ -195,10 +230,8 @@ pub fn evaluate(path: &Path, rules: MatchRules) -> Result<Report, String> {
     for (i, v) in visible.iter().enumerate() {
         let story_id = i as i64;
         let start = Instant::now();
-        let (at, body) = matching_text(v, &norm_rules);
-        let body = body.as_str();
+        let (at, fp) = prepare(&Appearance::of(v));
         let d = Instant::now();
-        let fp = fingerprint(body);
         let placed = matcher.place(&[Arrival {
             at,
             fingerprint: &fp,

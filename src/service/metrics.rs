@@ -7,16 +7,33 @@
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
-/// Fetch outcomes, as the fetch log names them.
-pub const OUTCOMES: [&str; 7] = [
-    "fetched",
-    "unchanged",
-    "not_modified",
-    "gone",
-    "rate_limited",
-    "error",
-    "deferred",
+use crate::model::Outcome;
+
+/// Fetch outcomes, the label values of `wirefeed_fetches_total`: every [`Outcome`], so each has
+/// its own counter (none can fall into another's).
+pub const OUTCOMES: [Outcome; 7] = [
+    Outcome::Fetched,
+    Outcome::Unchanged,
+    Outcome::NotModified,
+    Outcome::Gone,
+    Outcome::RateLimited,
+    Outcome::Error,
+    Outcome::Deferred,
 ];
+
+/// The counter row of an outcome. The match is exhaustive: a new outcome does not compile until
+/// it has a row.
+fn row(outcome: Outcome) -> usize {
+    match outcome {
+        Outcome::Fetched => 0,
+        Outcome::Unchanged => 1,
+        Outcome::NotModified => 2,
+        Outcome::Gone => 3,
+        Outcome::RateLimited => 4,
+        Outcome::Error => 5,
+        Outcome::Deferred => 6,
+    }
+}
 
 /// HTTP status classes; `none` when no response came.
 const CLASSES: [&str; 6] = ["1xx", "2xx", "3xx", "4xx", "5xx", "none"];
@@ -46,14 +63,14 @@ pub use crate::store::DbGauges;
 
 impl Metrics {
     /// One fetch (or deferral) ended.
-    pub fn fetch(&self, outcome: &str, status: Option<u16>, duration_ms: i64, bytes: i64) {
-        let o = OUTCOMES.iter().position(|x| *x == outcome).unwrap_or(5);
+    pub fn fetch(&self, outcome: Outcome, status: Option<u16>, duration_ms: i64, bytes: i64) {
+        let o = row(outcome);
         let c = match status {
             Some(s @ 100..=599) => usize::from(s / 100) - 1,
             _ => 5,
         };
         self.fetches[o][c].fetch_add(1, Ordering::Relaxed);
-        if outcome == "deferred" {
+        if outcome == Outcome::Deferred {
             return;
         }
         let secs = duration_ms.max(0) as f64 / 1000.0;
@@ -107,8 +124,8 @@ impl Metrics {
                 .map(|o| self.fetches[o].iter().map(get).sum::<u64>())
                 .sum()
         };
-        let polled = total(&|o| OUTCOMES[o] != "deferred");
-        let not_modified = total(&|o| OUTCOMES[o] == "not_modified");
+        let polled = total(&|o| OUTCOMES[o] != Outcome::Deferred);
+        let not_modified = total(&|o| OUTCOMES[o] == Outcome::NotModified);
         out.push_str("# HELP wirefeed_not_modified_ratio Share of polls answered 304 Not Modified since start.\n# TYPE wirefeed_not_modified_ratio gauge\n");
         let ratio = if polled == 0 {
             0.0
@@ -186,12 +203,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_outcome_has_its_own_row() {
+        for (i, o) in OUTCOMES.iter().enumerate() {
+            assert_eq!(row(*o), i, "{o}");
+        }
+        assert_eq!(OUTCOMES.len(), Outcome::ALL.len());
+        let m = Metrics::default();
+        m.fetch(Outcome::Gone, Some(410), 10, 0);
+        let text = m.render(&DbGauges::default());
+        assert!(text.contains("wirefeed_fetches_total{outcome=\"gone\",status_class=\"4xx\"} 1"));
+        assert!(!text.contains("outcome=\"error\""), "{text}");
+    }
+
+    #[test]
     fn renders_counters_with_fixed_labels() {
         let m = Metrics::default();
-        m.fetch("fetched", Some(200), 120, 5000);
-        m.fetch("not_modified", Some(304), 20, 0);
-        m.fetch("error", None, 30_000, 0);
-        m.fetch("deferred", None, 0, 0);
+        m.fetch(Outcome::Fetched, Some(200), 120, 5000);
+        m.fetch(Outcome::NotModified, Some(304), 20, 0);
+        m.fetch(Outcome::Error, None, 30_000, 0);
+        m.fetch(Outcome::Deferred, None, 0, 0);
         m.stored(3, 1, 2, 9);
         let text = m.render(&DbGauges {
             feeds_by_state: vec![("active".to_owned(), 4)],

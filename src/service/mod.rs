@@ -1,11 +1,14 @@
 //! Running as a service: systemd's notify protocol (READY, STATUS, WATCHDOG, STOPPING), the
 //! admin HTTP listener (`/healthz`, `/readyz`, `/metrics`) and the counters behind it.
 //!
-//! Never: decides what the daemon does; it reports on it. The notify socket protocol is spoken
-//! directly (one datagram per message), so no systemd library is needed.
+//! Never: decides what the daemon does; it reports on it, through the [`Observed`] view the daemon
+//! gives of itself (so this module does not depend on the daemon; the daemon depends on it for its
+//! counters). The notify socket protocol is spoken directly (one datagram per message), so no
+//! systemd library is needed.
 
 pub mod metrics;
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::os::unix::net::UnixDatagram;
 use std::sync::Arc;
@@ -18,7 +21,17 @@ use axum::routing::get;
 use axum::Router;
 use tracing::{debug, info, warn};
 
-use crate::daemon::App;
+/// What the service layer reads of the daemon it reports on.
+pub trait Observed: Clone + Send + Sync + 'static {
+    /// Its counters.
+    fn counters(&self) -> &metrics::Metrics;
+    /// How often the scheduler loop turns when nothing is due (`daemon.tick_secs`).
+    fn tick(&self) -> Duration;
+    /// Whether the database answers.
+    fn ping(&self) -> impl Future<Output = Result<(), String>> + Send;
+    /// Feed counts by state and the scheduler's lag, from the database.
+    fn gauges(&self) -> impl Future<Output = Result<metrics::DbGauges, String>> + Send;
+}
 
 /// systemd's notify socket, when the service manager gave one (`NOTIFY_SOCKET`).
 #[derive(Debug)]
@@ -70,14 +83,14 @@ impl Notifier {
 }
 
 /// How stale the scheduler loop's last turn may be before the daemon counts as stuck.
-fn loop_deadline(app: &App) -> Duration {
-    Duration::from_secs(app.config().daemon.tick_secs.saturating_mul(3).max(30))
+fn loop_deadline(app: &impl Observed) -> Duration {
+    app.tick().saturating_mul(3).max(Duration::from_secs(30))
 }
 
 /// True when the scheduler loop has turned recently.
-fn scheduler_alive(app: &App) -> bool {
+fn scheduler_alive(app: &impl Observed) -> bool {
     let at = app
-        .metrics()
+        .counters()
         .loop_at_ms
         .load(std::sync::atomic::Ordering::Relaxed);
     if at == 0 {
@@ -88,11 +101,8 @@ fn scheduler_alive(app: &App) -> bool {
 }
 
 /// Whether the daemon can do its work: the database answers and the scheduler turns.
-pub async fn ready(app: &App) -> Result<(), String> {
-    app.store()
-        .ping()
-        .await
-        .map_err(|e| format!("database: {e}"))?;
+pub async fn ready(app: &impl Observed) -> Result<(), String> {
+    app.ping().await.map_err(|e| format!("database: {e}"))?;
     if !scheduler_alive(app) {
         return Err("scheduler: no turn of the loop recently".to_owned());
     }
@@ -101,13 +111,13 @@ pub async fn ready(app: &App) -> Result<(), String> {
 
 /// Pings the watchdog at half its interval while [`ready`] holds, and says what the daemon is
 /// doing in STATUS= lines (feeds due, stories stored in the last minute). Runs until dropped.
-pub async fn supervise(app: App, notifier: Arc<Notifier>) {
+pub async fn supervise(app: impl Observed, notifier: Arc<Notifier>) {
     let watchdog = Notifier::watchdog_interval();
     let every = watchdog
         .unwrap_or(Duration::from_secs(10))
         .min(Duration::from_secs(10));
     let mut tick = tokio::time::interval(every);
-    let mut last_stories = app.metrics().stories_new();
+    let mut last_stories = app.counters().stories_new();
     let mut last_at = std::time::Instant::now();
     let mut per_minute = 0.0;
     loop {
@@ -119,7 +129,7 @@ pub async fn supervise(app: App, notifier: Arc<Notifier>) {
                 Err(e) => warn!(reason = %e, "not pinging the watchdog"),
             }
         }
-        let now = app.metrics().stories_new();
+        let now = app.counters().stories_new();
         let secs = last_at.elapsed().as_secs_f64().max(1.0);
         if secs >= 60.0 || per_minute == 0.0 {
             per_minute = (now - last_stories) as f64 * 60.0 / secs;
@@ -128,7 +138,7 @@ pub async fn supervise(app: App, notifier: Arc<Notifier>) {
                 last_at = std::time::Instant::now();
             }
         }
-        let due = app.store().feed_gauges().await.ok();
+        let due = app.gauges().await.ok();
         let status = match (&health, due) {
             (Err(e), _) => format!("STATUS=degraded: {e}"),
             (Ok(()), Some(g)) => format!(
@@ -147,26 +157,26 @@ pub async fn supervise(app: App, notifier: Arc<Notifier>) {
 }
 
 /// Serves `/healthz`, `/readyz` and `/metrics` on `addr` until the process ends.
-pub async fn serve_admin(app: App, addr: SocketAddr) -> std::io::Result<()> {
+pub async fn serve_admin<A: Observed>(app: A, addr: SocketAddr) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     info!(addr = %listener.local_addr()?, "admin listener started");
     let router = Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics_text))
+        .route("/readyz", get(readyz::<A>))
+        .route("/metrics", get(metrics_text::<A>))
         .with_state(app);
     axum::serve(listener, router).await
 }
 
-async fn readyz(State(app): State<App>) -> impl IntoResponse {
+async fn readyz<A: Observed>(State(app): State<A>) -> impl IntoResponse {
     match ready(&app).await {
         Ok(()) => (StatusCode::OK, "ready\n".to_owned()),
         Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {e}\n")),
     }
 }
 
-async fn metrics_text(State(app): State<App>) -> impl IntoResponse {
-    let gauges = match app.store().feed_gauges().await {
+async fn metrics_text<A: Observed>(State(app): State<A>) -> impl IntoResponse {
+    let gauges = match app.gauges().await {
         Ok(g) => g,
         Err(e) => {
             warn!(error = %e, "metrics: cannot read feed gauges");
@@ -178,6 +188,6 @@ async fn metrics_text(State(app): State<App>) -> impl IntoResponse {
             axum::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        app.metrics().render(&gauges),
+        app.counters().render(&gauges),
     )
 }

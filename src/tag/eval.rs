@@ -1,7 +1,8 @@
-//! `wirefeed eval tag`: runs the tagger on labeled stories (the format of
-//! `../shared/data/geo/README.md`: `id`, `title`, `dateline`, `body`, gold `countries`,
-//! `source_corpus`) and scores the primary country (top-1: in the gold set) and the country set
-//! (micro precision, recall, F1), per corpus and overall.
+//! `wirefeed eval tag`: runs labeled stories (the format of `../shared/data/geo/README.md`: `id`,
+//! `title`, `dateline`, `body`, gold `countries`, `source_corpus`) through the function the caller
+//! hands in (the CLI hands the daemon's pipeline, so normalization runs as it does for a feed), and
+//! scores the primary country (top-1: in the gold set) and the country set (micro precision,
+//! recall, F1), per corpus and overall.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -9,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
-use super::{Tagger, Text};
+use super::{Tags, Text};
 
 #[derive(Debug, Deserialize)]
 struct Labeled {
@@ -82,8 +83,12 @@ pub struct Report {
     pub predictions: Vec<Prediction>,
 }
 
-/// Tags every story of `path` (JSONL, gzipped or not) and scores the result.
-pub fn evaluate(path: &Path, tagger: &Tagger) -> Result<Report, String> {
+/// Tags every story of `path` (JSONL, gzipped or not) with `tag` (given the story's id and
+/// visible text) and scores the result.
+pub fn evaluate(
+    path: &Path,
+    mut tag: impl FnMut(&str, Text<'_>) -> Tags,
+) -> Result<Report, String> {
     let text = if path.extension().is_some_and(|e| e == "gz") {
         crate::extract::eval::read_gz(path)?
     } else {
@@ -107,11 +112,14 @@ pub fn evaluate(path: &Path, tagger: &Tagger) -> Result<Report, String> {
     let mut elapsed = Duration::ZERO;
     for s in &stories {
         let start = Instant::now();
-        let tags = tagger.tag(Text {
-            title: &s.title,
-            dateline: s.dateline.as_deref().filter(|d| !d.trim().is_empty()),
-            body: &s.body,
-        });
+        let tags = tag(
+            &s.id,
+            Text {
+                title: &s.title,
+                dateline: s.dateline.as_deref().filter(|d| !d.trim().is_empty()),
+                body: &s.body,
+            },
+        );
         elapsed += start.elapsed();
         let predicted: Vec<String> = tags.countries.iter().map(|c| c.code.clone()).collect();
         let primary = tags.primary().map(str::to_owned);

@@ -1,0 +1,601 @@
+//! The running service: builds the app from a config, and runs the scheduler loop.
+//!
+//! Owns the shell around the pure core: the config snapshot a reload swaps (`Live`), claiming due
+//! feeds under leases, the per-host budgets, the loop and its batching of feed states, `run
+//! --once`, and shutdown (stop claiming, let in-flight refreshes finish within the grace period,
+//! abandon the rest: an abandoned refresh's transaction never commits). One feed's refresh is
+//! [`refresh`]; retention and index eviction are [`retention`]. One bad feed, item or date never
+//! stops the loop. Never: parses, normalizes, tags or writes SQL itself.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tracing::{debug, error, info, warn};
+
+mod refresh;
+mod retention;
+
+use crate::config::{Config, Timings};
+use crate::dedup::Matcher;
+use crate::fetch::{FetchError, Fetcher};
+use crate::model::{ErrorKind, FeedId, Outcome};
+use crate::normalize::Rules;
+use crate::pipeline::Pipeline;
+use crate::schedule::{HostBudget, SchedulePolicy};
+use crate::store::{Claim, FeedUpdate, Store, StoreError};
+use refresh::Refreshed;
+
+/// Why the app could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("HTTP client: {0}")]
+    Fetch(#[from] FetchError),
+    #[error("tagging: {0}")]
+    Tag(#[from] crate::tag::TagError),
+}
+
+/// One section of a config, for comparison.
+fn section(c: &Config, name: &str) -> Option<serde_json::Value> {
+    serde_json::to_value(c).ok()?.get(name).cloned()
+}
+
+/// How one refresh ended, for summaries and tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedResult {
+    pub feed_id: FeedId,
+    pub outcome: Outcome,
+    /// Why it failed; `None` when healthy.
+    pub error_kind: Option<ErrorKind>,
+    pub new_stories: u64,
+}
+
+/// Totals of `run --once`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunSummary {
+    pub feeds: usize,
+    pub fetched: usize,
+    pub not_modified: usize,
+    pub failed: usize,
+    /// Held back by their host's budget (a throttled host): not fetched, not an error.
+    pub deferred: usize,
+    pub new_stories: u64,
+}
+
+impl RunSummary {
+    fn add(&mut self, r: &FeedResult) {
+        self.feeds += 1;
+        self.new_stories += r.new_stories;
+        match r.outcome {
+            Outcome::Fetched => self.fetched += 1,
+            Outcome::Unchanged | Outcome::NotModified => self.not_modified += 1,
+            Outcome::Deferred => self.deferred += 1,
+            Outcome::Gone | Outcome::RateLimited | Outcome::Error => self.failed += 1,
+        }
+    }
+}
+
+/// State writes are batched up to this many feeds...
+const FLUSH_ROWS: usize = 256;
+/// ...or this long.
+const FLUSH_AFTER: Duration = Duration::from_millis(50);
+
+/// What a config reload replaces: the config and everything compiled from it. A refresh works on
+/// one snapshot from start to end.
+struct Live {
+    config: Arc<Config>,
+    fetcher: Fetcher,
+    policy: SchedulePolicy,
+    /// Normalization rules, compiled once per config.
+    rules: Rules,
+    /// Countries, regions and topics.
+    tagger: crate::tag::Tagger,
+    /// The config's durations.
+    timings: Timings,
+}
+
+impl Live {
+    fn new(config: Config) -> Result<Live, StartError> {
+        Ok(Live {
+            timings: Timings::of(&config),
+            fetcher: Fetcher::new(&config.fetch)?,
+            policy: SchedulePolicy::from(&config.schedule),
+            rules: Rules::new(&config.normalize),
+            tagger: crate::tag::Tagger::new(&config.regions, &config.topics)?,
+            config: Arc::new(config),
+        })
+    }
+
+    /// The document pipeline of this snapshot.
+    fn pipeline(&self) -> Pipeline<'_> {
+        Pipeline {
+            rules: &self.rules,
+            tagger: &self.tagger,
+            max_items: self.config.fetch.max_items_per_feed,
+        }
+    }
+}
+
+/// Config sections a reload cannot apply to a running daemon.
+const RESTART_SECTIONS: &[&str] = &["database", "log", "admin"];
+
+struct Inner {
+    live: std::sync::RwLock<Arc<Live>>,
+    store: Store,
+    hosts: Mutex<HostBudget>,
+    /// This process's name on the leases it takes.
+    owner: String,
+    /// Reprint detection over recent stories (shared with other daemons through the database).
+    matcher: Matcher,
+    /// What the admin listener's /metrics shows.
+    metrics: crate::service::metrics::Metrics,
+    /// A retention round is under way.
+    retention_running: std::sync::atomic::AtomicBool,
+}
+
+/// The wirefeed application: config, database and HTTP client, cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    inner: Arc<Inner>,
+}
+
+/// The host part of a feed URL, lowercased (the key of the politeness budget).
+fn host_of(url: &str) -> String {
+    url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
+        .unwrap_or_default()
+}
+
+/// A draw in [0, 1) from the feed and the instant: jitter without a random number generator.
+fn jitter(feed: FeedId, now: DateTime<Utc>) -> f64 {
+    let mut h = blake3::Hasher::new();
+    h.update(&feed.0.to_le_bytes());
+    h.update(&now.timestamp_micros().to_le_bytes());
+    let bytes = h.finalize();
+    let mut x = [0u8; 8];
+    x.copy_from_slice(&bytes.as_bytes()[..8]);
+    (u64::from_le_bytes(x) >> 11) as f64 / (1u64 << 53) as f64
+}
+
+impl App {
+    /// Connects to the database, applies migrations and syncs the config's feeds.
+    pub async fn build(config: Config) -> Result<App, StartError> {
+        let store = Store::connect(&config.database).await?;
+        store.migrate().await?;
+        store.sync_config_feeds(&config.feeds, Utc::now()).await?;
+        let hosts = Mutex::new(HostBudget::new(&config.politeness));
+        let matcher = Matcher::new(config.dedup.rules());
+        let since = Utc::now() - chrono::Duration::seconds(2 * matcher.rules().window_secs);
+        let loaded = store.load_matcher(&matcher, since).await?;
+        info!(stories = loaded, "reprint index loaded");
+        let owner = format!(
+            "{}:{}:{:08x}",
+            std::env::var("HOSTNAME").unwrap_or_else(|_| "wirefeed".to_owned()),
+            std::process::id(),
+            (jitter(FeedId(0), Utc::now()) * f64::from(u32::MAX)) as u32
+        );
+        let live = std::sync::RwLock::new(Arc::new(Live::new(config)?));
+        Ok(App {
+            inner: Arc::new(Inner {
+                live,
+                store,
+                hosts,
+                owner,
+                matcher,
+                metrics: crate::service::metrics::Metrics::default(),
+                retention_running: std::sync::atomic::AtomicBool::new(false),
+            }),
+        })
+    }
+
+    /// The database this app writes.
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// The configuration it runs on now.
+    pub fn config(&self) -> Arc<Config> {
+        self.live().config.clone()
+    }
+
+    fn live(&self) -> Arc<Live> {
+        // A reload swaps the Arc whole; a poisoned lock still holds a complete one.
+        self.inner
+            .live
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Applies a new, validated configuration without a restart: feeds are synced (added ones
+    /// polled, removed ones paused), and fetching, scheduling, politeness, normalization, tagging,
+    /// reprint rules, retention and daemon timings take effect from the next refresh. Returns the
+    /// changed sections that need a restart (database, log, admin listener).
+    pub async fn reload(&self, new: Config) -> Result<Vec<String>, StartError> {
+        let live = Live::new(new.clone())?;
+        self.inner
+            .store
+            .sync_config_feeds(&new.feeds, Utc::now())
+            .await?;
+        let old = self.config();
+        let later: Vec<String> = RESTART_SECTIONS
+            .iter()
+            .filter(|s| section(&old, s) != section(&new, s))
+            .map(|s| (*s).to_owned())
+            .collect();
+        self.hosts().set_limits(&new.politeness);
+        self.inner.matcher.set_rules(new.dedup.rules());
+        *self
+            .inner
+            .live
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(live);
+        Ok(later)
+    }
+
+    /// Its counters.
+    pub fn metrics(&self) -> &crate::service::metrics::Metrics {
+        &self.inner.metrics
+    }
+
+    /// The durations of the configuration it runs on now.
+    pub fn timings(&self) -> Timings {
+        self.live().timings
+    }
+
+    fn claim(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+        pass_start: Option<DateTime<Utc>>,
+    ) -> Claim<'_> {
+        let lease = Timings::delta(self.live().timings.lease);
+        Claim {
+            owner: &self.inner.owner,
+            now,
+            due_by: if pass_start.is_some() {
+                None
+            } else {
+                Some(now)
+            },
+            not_fetched_since: pass_start,
+            lease_until: now + lease,
+            limit: limit as i64,
+        }
+    }
+
+    /// Polls every active feed once, due or not, and returns the totals. Fails only when the
+    /// database cannot be read; a failing feed is counted, not raised. Host budgets (concurrency,
+    /// spacing) apply: a feed whose host is busy waits its turn.
+    pub async fn run_once(&self) -> Result<RunSummary, StoreError> {
+        let start = Utc::now();
+        let concurrency = self.config().fetch.concurrency;
+        let mut summary = RunSummary::default();
+        let mut tasks: JoinSet<Refreshed> = JoinSet::new();
+        let mut running: HashMap<tokio::task::Id, (FeedId, String)> = HashMap::new();
+        let mut pending: Vec<FeedUpdate> = Vec::new();
+        loop {
+            let free = concurrency.saturating_sub(tasks.len());
+            let feeds = if free > 0 {
+                self.inner
+                    .store
+                    .claim(&self.claim(Utc::now(), free, Some(start)))
+                    .await?
+            } else {
+                Vec::new()
+            };
+            if feeds.is_empty() && tasks.is_empty() {
+                break;
+            }
+            for feed in feeds {
+                let host = host_of(&feed.url);
+                let app = self.clone();
+                let h = host.clone();
+                let id = feed.id;
+                let handle = tasks.spawn(async move {
+                    match app.wait_for_host(&h).await {
+                        Ok(()) => app.refresh(feed).await,
+                        Err(at) => app.deferred(feed.id, at).await,
+                    }
+                });
+                running.insert(handle.id(), (id, host));
+            }
+            if let Some(done) = tasks.join_next_with_id().await {
+                if let Some(r) = self.finished(&mut running, &mut pending, done, false) {
+                    summary.add(&r);
+                }
+            }
+            if pending.len() >= FLUSH_ROWS {
+                self.flush(&mut pending).await;
+            }
+        }
+        self.flush(&mut pending).await;
+        Ok(summary)
+    }
+
+    /// Waits until `host`'s budget lets one more request start (used by `run --once`). A host
+    /// that will not be ready within the fetch timeout (it asked to be left alone) is not waited
+    /// for: the instant it will be ready is returned instead.
+    async fn wait_for_host(&self, host: &str) -> Result<(), DateTime<Utc>> {
+        let max_wait = Timings::delta(self.live().timings.fetch_timeout);
+        loop {
+            let now = Utc::now();
+            let slot = self.hosts().try_start(host, now);
+            match slot {
+                Ok(()) => return Ok(()),
+                Err(at) if at - now > max_wait => return Err(at),
+                Err(at) => {
+                    let wait = (at - now).to_std().unwrap_or_default();
+                    tokio::time::sleep(wait.max(Duration::from_millis(1))).await;
+                }
+            }
+        }
+    }
+
+    /// Gives a claimed feed back, due at `at`, without fetching it (its host is throttled).
+    async fn deferred(&self, feed: FeedId, at: DateTime<Utc>) -> Refreshed {
+        self.inner.metrics.fetch(Outcome::Deferred, None, 0, 0);
+        if let Err(e) = self
+            .inner
+            .store
+            .defer(&self.inner.owner, &[(feed, at)])
+            .await
+        {
+            error!(error = %e, "cannot defer feed");
+        }
+        Refreshed {
+            result: FeedResult {
+                feed_id: feed,
+                outcome: Outcome::Deferred,
+                error_kind: None,
+                new_stories: 0,
+            },
+            pending: None,
+            throttle_host: None,
+            started: false,
+        }
+    }
+
+    fn hosts(&self) -> std::sync::MutexGuard<'_, HostBudget> {
+        // The budget holds no invariant a panic could break halfway; recover from poisoning.
+        self.inner
+            .hosts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Books a finished task: frees its host slot, throttles the host if asked (and if
+    /// `throttle`), queues its state. A `run --once` pass does not throttle: it was asked to poll
+    /// every feed now; the Retry-After is still kept in the feed's next check, and the daemon
+    /// throttles the host.
+    fn finished(
+        &self,
+        running: &mut HashMap<tokio::task::Id, (FeedId, String)>,
+        pending: &mut Vec<FeedUpdate>,
+        done: Result<(tokio::task::Id, Refreshed), tokio::task::JoinError>,
+        throttle: bool,
+    ) -> Option<FeedResult> {
+        let id = match &done {
+            Ok((id, _)) => *id,
+            Err(e) => e.id(),
+        };
+        let host = running.remove(&id).map(|(_, h)| h);
+        let started = match &done {
+            Ok((_, r)) => r.started,
+            // A task that failed may or may not have started; give the slot back either way.
+            Err(_) => true,
+        };
+        if let (Some(h), true) = (&host, started) {
+            self.hosts().finish(h);
+        }
+        match done {
+            Ok((_, r)) => {
+                if let (Some(until), Some(h), true) = (r.throttle_host, &host, throttle) {
+                    self.hosts().throttle(h, until, Utc::now());
+                }
+                pending.extend(r.pending);
+                Some(r.result)
+            }
+            Err(e) => {
+                // A panicking refresh is a bug. Its lease runs out and the feed is retried then,
+                // not in a tight loop.
+                error!(error = %e, "a feed refresh task failed");
+                None
+            }
+        }
+    }
+
+    /// Writes queued feed states in one transaction. On failure they are dropped: their leases
+    /// run out and the feeds are polled again then.
+    async fn flush(&self, pending: &mut Vec<FeedUpdate>) {
+        if pending.is_empty() {
+            return;
+        }
+        if let Err(e) = self
+            .inner
+            .store
+            .record_updates(&self.inner.owner, pending)
+            .await
+        {
+            error!(error = %e, feeds = pending.len(), "cannot store feed states");
+        }
+        pending.clear();
+    }
+
+    /// The daemon loop: claims feeds as they fall due, within the global and per-host budgets,
+    /// until `shutdown` turns true; then drains.
+    pub async fn run_until_stopped(&self, mut shutdown: watch::Receiver<bool>) {
+        let mut tasks: JoinSet<Refreshed> = JoinSet::new();
+        let mut running: HashMap<tokio::task::Id, (FeedId, String)> = HashMap::new();
+        let mut pending: Vec<FeedUpdate> = Vec::new();
+        let mut pending_since = Instant::now();
+        let mut last_prune = Instant::now();
+        let mut last_retention: Option<Instant> = None;
+        info!(
+            backend = self.inner.store.backend(),
+            owner = %self.inner.owner,
+            "scheduler started"
+        );
+        while !*shutdown.borrow() {
+            // Read each turn: a reload may have changed them.
+            let live = self.live();
+            let tick = live.timings.tick;
+            let concurrency = live.config.fetch.concurrency;
+            let now = Utc::now();
+            self.inner
+                .metrics
+                .loop_at_ms
+                .store(now.timestamp_millis(), std::sync::atomic::Ordering::Relaxed);
+            let free = concurrency.saturating_sub(tasks.len());
+            if free > 0 {
+                match self.inner.store.claim(&self.claim(now, free, None)).await {
+                    Ok(feeds) => {
+                        let mut deferred = Vec::new();
+                        for feed in feeds {
+                            let host = host_of(&feed.url);
+                            let slot = self.hosts().try_start(&host, now);
+                            match slot {
+                                Ok(()) => {
+                                    let app = self.clone();
+                                    let id = feed.id;
+                                    let handle =
+                                        tasks.spawn(async move { app.refresh(feed).await });
+                                    running.insert(handle.id(), (id, host));
+                                }
+                                Err(at) => deferred.push((feed.id, at)),
+                            }
+                        }
+                        if !deferred.is_empty() {
+                            debug!(feeds = deferred.len(), "deferred by host budgets");
+                        }
+                        for _ in &deferred {
+                            self.inner.metrics.fetch(Outcome::Deferred, None, 0, 0);
+                        }
+                        if let Err(e) = self.inner.store.defer(&self.inner.owner, &deferred).await {
+                            error!(error = %e, "cannot defer feeds");
+                        }
+                    }
+                    Err(e) => error!(error = %e, "cannot claim due feeds"),
+                }
+            }
+            let mut wait = self.wait_for_next(tick).await;
+            if !pending.is_empty() {
+                wait = wait.min(FLUSH_AFTER);
+            }
+            tokio::select! {
+                _ = shutdown.changed() => {}
+                Some(done) = tasks.join_next_with_id(), if !tasks.is_empty() => {
+                    if pending.is_empty() {
+                        pending_since = Instant::now();
+                    }
+                    self.finished(&mut running, &mut pending, done, true);
+                }
+                _ = tokio::time::sleep(wait) => {}
+            }
+            while let Some(done) = tasks.try_join_next_with_id() {
+                self.finished(&mut running, &mut pending, done, true);
+            }
+            if pending.len() >= FLUSH_ROWS
+                || (!pending.is_empty() && pending_since.elapsed() >= FLUSH_AFTER)
+            {
+                self.flush(&mut pending).await;
+            }
+            if last_prune.elapsed() >= retention::PRUNE_EVERY {
+                self.hosts().prune(Utc::now());
+                self.evict_old_stories();
+                last_prune = Instant::now();
+            }
+            // Retention runs beside the loop, never in it: a long first prune must not stop the
+            // scheduler (and with it the watchdog).
+            if last_retention.is_none_or(|t| t.elapsed() >= retention::RETENTION_EVERY)
+                && !self
+                    .inner
+                    .retention_running
+                    .swap(true, std::sync::atomic::Ordering::AcqRel)
+            {
+                let app = self.clone();
+                tokio::spawn(async move {
+                    app.apply_retention().await;
+                    app.inner
+                        .retention_running
+                        .store(false, std::sync::atomic::Ordering::Release);
+                });
+                last_retention = Some(Instant::now());
+            }
+        }
+        let grace = self.live().timings.shutdown_grace;
+        info!(
+            in_flight = tasks.len(),
+            grace_secs = grace.as_secs(),
+            "stopping: draining in-flight refreshes"
+        );
+        let deadline = tokio::time::Instant::now() + grace;
+        while !tasks.is_empty() {
+            match tokio::time::timeout_at(deadline, tasks.join_next_with_id()).await {
+                Ok(Some(done)) => {
+                    self.finished(&mut running, &mut pending, done, true);
+                }
+                Ok(None) => break,
+                Err(_) => {
+                    warn!(
+                        abandoned = tasks.len(),
+                        "grace period over: abandoning refreshes (nothing of theirs is written)"
+                    );
+                    tasks.abort_all();
+                    while tasks.join_next().await.is_some() {}
+                    // Hand the abandoned feeds back at once rather than when their leases end.
+                    let now = Utc::now();
+                    let back: Vec<(FeedId, DateTime<Utc>)> =
+                        running.values().map(|(id, _)| (*id, now)).collect();
+                    if let Err(e) = self.inner.store.defer(&self.inner.owner, &back).await {
+                        error!(error = %e, "cannot release abandoned feeds");
+                    }
+                    break;
+                }
+            }
+        }
+        self.flush(&mut pending).await;
+        info!("stopped");
+    }
+
+    /// How long to sleep before claiming again: until the next feed can be claimed, at most a
+    /// tick.
+    async fn wait_for_next(&self, tick: Duration) -> Duration {
+        let now = Utc::now();
+        match self.inner.store.next_due().await {
+            Ok(Some(t)) => (t - now)
+                .to_std()
+                .unwrap_or(Duration::ZERO)
+                .clamp(Duration::from_millis(10), tick),
+            _ => tick,
+        }
+    }
+}
+
+impl crate::service::Observed for App {
+    fn counters(&self) -> &crate::service::metrics::Metrics {
+        &self.inner.metrics
+    }
+
+    fn tick(&self) -> Duration {
+        self.live().timings.tick
+    }
+
+    async fn ping(&self) -> Result<(), String> {
+        self.inner.store.ping().await.map_err(|e| e.to_string())
+    }
+
+    async fn gauges(&self) -> Result<crate::service::metrics::DbGauges, String> {
+        self.inner
+            .store
+            .feed_gauges()
+            .await
+            .map_err(|e| e.to_string())
+    }
+}

@@ -427,3 +427,42 @@ async fn a_story_whose_cluster_was_merged_while_it_was_written_joins_the_survivo
         f.db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn two_feeds_of_one_source_storing_one_item_at_once_store_it_once() {
+    for db in databases().await {
+        let f = open(db).await;
+        let a = f.feed(1).await;
+        // A second feed of the same source.
+        let b_id = f
+            .store
+            .upsert_feed(
+                &NewFeed {
+                    url: "https://feeds.test/1-world.xml",
+                    source: "Outlet 1",
+                    is_wire: false,
+                    full_text: false,
+                    defined_in: DefinedIn::Cli,
+                },
+                at(0),
+            )
+            .await
+            .expect("feed");
+        let b = (b_id, a.1);
+        for round in 0..5 {
+            let key = format!("item-{round}");
+            let (one, two) = (
+                [story(&key, TEXTS[round % 3], at(5))],
+                [story(&key, TEXTS[round % 3], at(5))],
+            );
+            let (x, y) = tokio::join!(f.refresh(a, &one), f.refresh(b, &two));
+            x.expect("refresh a");
+            y.expect("refresh b");
+            let sql = format!(
+                "SELECT count(*) FROM stories WHERE canonical_url = 'https://example.test/{key}'"
+            );
+            assert_eq!(f.scalar(&sql).await, 1, "round {round} on {}", f.db.backend);
+        }
+        f.db.cleanup().await;
+    }
+}

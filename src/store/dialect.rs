@@ -99,18 +99,6 @@ pub(super) mod pg {
         Ok(())
     }
 
-    /// Takes the lock of one source until the transaction ends: refreshes of feeds of one
-    /// source write one at a time, so each sees the stories the other stored (the same item
-    /// through two feeds of one outlet is one story). Its keys (two integers) never meet the
-    /// cluster lock's (one bigint).
-    pub async fn lock_source(tx: &mut Conn, source_id: i64) -> Result<(), sqlx::Error> {
-        sqlx::query("SELECT pg_advisory_xact_lock(1464227442, ($1 % 2147483647)::int4)")
-            .bind(source_id)
-            .execute(tx)
-            .await?;
-        Ok(())
-    }
-
     /// A transaction PostgreSQL failed to break a deadlock or a serialization conflict: worth
     /// running again.
     pub fn is_retryable(e: &sqlx::Error) -> bool {
@@ -192,11 +180,6 @@ pub(super) mod lite {
 
     /// The single writer, held since `begin`, is the cluster lock.
     pub async fn lock_clusters(_tx: &mut Conn) -> Result<(), sqlx::Error> {
-        Ok(())
-    }
-
-    /// The single writer already serializes every refresh.
-    pub async fn lock_source(_tx: &mut Conn, _source_id: i64) -> Result<(), sqlx::Error> {
         Ok(())
     }
 

@@ -55,6 +55,10 @@ pub enum StoreError {
     /// Another daemon holds the SQLite file.
     #[error("{0}")]
     Locked(String),
+    /// A refresh kept racing another refresh of the same source for the same stories; nothing
+    /// of it was written, and the next poll tries again.
+    #[error("{0}")]
+    Conflict(String),
 }
 
 /// Proof that this process is the only daemon on a SQLite file; released on drop.

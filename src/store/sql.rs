@@ -434,15 +434,25 @@ pub(super) async fn record_refresh(
     // On PostgreSQL story rows are written before the cluster lock is taken, so a placement
     // holding the lock can (rarely) wait on a story row this refresh holds while it waits for
     // the lock: PostgreSQL breaks that deadlock by failing one transaction, run again whole.
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
+    // Two refreshes of feeds of one source can also both store the same item (same canonical
+    // URL) as new when neither saw the other's row: the one placing second sees it committed,
+    // gives up its transaction, and runs again, finding the row this time.
+    for _ in 0..REFRESH_ATTEMPTS {
         match write_refresh(p, owner, update, stories, matcher).await {
-            Err(StoreError::Query(e)) if attempt < 3 && d::is_retryable(&e) => continue,
-            r => return r,
+            Err(StoreError::Query(e)) if d::is_retryable(&e) => continue,
+            Ok(None) => continue,
+            Ok(Some(w)) => return Ok(w),
+            Err(e) => return Err(e),
         }
     }
+    Err(StoreError::Conflict(format!(
+        "feed {}: the refresh raced other writers {REFRESH_ATTEMPTS} times; nothing was written",
+        update.feed_id.0
+    )))
 }
+
+/// Runs of one refresh before it gives up on a race (see `record_refresh`).
+const REFRESH_ATTEMPTS: usize = 5;
 
 /// The stories a refresh wrote: (story id, index into its stories).
 #[derive(Default)]
@@ -451,18 +461,17 @@ struct Rows {
     changed: Vec<(i64, usize)>,
 }
 
-/// One refresh in one transaction: under its source's lock, story rows, old versions, tags and
-/// the feed's state first; then, under the cluster lock held to the commit, the placement of
-/// its new stories.
+/// One refresh in one transaction: story rows, old versions, tags and the feed's state first;
+/// then, under the cluster lock held to the commit, the placement of its new stories. `None`:
+/// it raced another refresh of its source and was rolled back.
 async fn write_refresh(
     p: &Pool,
     owner: &str,
     update: &FeedUpdate,
     stories: &[Incoming],
     matcher: &Matcher,
-) -> Result<Written, StoreError> {
+) -> Result<Option<Written>, StoreError> {
     let mut tx = d::begin_refresh(p).await?;
-    d::lock_source(&mut tx, update.source_id).await?;
     let targets = targets(&mut tx, update, stories).await?;
     // Two items written to one row (the same canonical URL, or the same key twice) would make
     // one upsert touch a row twice: the first wins.
@@ -485,16 +494,58 @@ async fn write_refresh(
     write_updates(&mut tx, owner, std::slice::from_ref(update), &[n]).await?;
     if rows.new.is_empty() {
         tx.commit().await?;
-        return Ok(written);
+        return Ok(Some(written));
     }
     d::lock_clusters(&mut tx).await?;
+    if raced(&mut tx, update, &rows.new, stories).await? {
+        return Ok(None);
+    }
     sync_matcher(&mut tx, matcher).await?;
     let mut new = stored_new(&rows.new, stories, update.now);
     let (placed, reprints, seq) = place_in_clusters(&mut tx, &mut new, matcher).await?;
     written.reprints = reprints;
     tx.commit().await?;
     matcher.commit(placed, seq);
-    Ok(written)
+    Ok(Some(written))
+}
+
+/// Whether another feed of the source committed, since this refresh looked, a story with the
+/// canonical URL of one this refresh stored as new (call under the cluster lock, which every
+/// refresh storing a new story takes before its commit, so the other's rows are visible).
+async fn raced(
+    tx: &mut d::Conn,
+    update: &FeedUpdate,
+    new: &[(i64, usize)],
+    stories: &[Incoming],
+) -> Result<bool, sqlx::Error> {
+    let urls: Vec<&str> = new
+        .iter()
+        .filter_map(|(_, i)| stories[*i].story.canonical_url.as_deref())
+        .collect();
+    if urls.is_empty() {
+        return Ok(false);
+    }
+    let ids: Vec<i64> = new.iter().map(|(id, _)| *id).collect();
+    // The lookup of `targets`, run again: a row it would now find (and this feed held no story
+    // of that URL before this refresh) was committed since.
+    let sql = format!(
+        "SELECT count(*) FROM stories s
+         WHERE s.source_id = $1 AND s.feed_id <> $2 AND {} AND NOT ({})
+           AND NOT EXISTS (SELECT 1 FROM stories t
+                           WHERE t.feed_id = $2 AND t.canonical_url = s.canonical_url
+                             AND NOT ({}))",
+        d::in_list("s.canonical_url", 3),
+        d::in_list("s.id", 4),
+        d::in_list("t.id", 4)
+    );
+    let n: i64 = sqlx::query_scalar(&sql)
+        .bind(update.source_id)
+        .bind(update.feed_id.0)
+        .bind(d::list(&urls))
+        .bind(d::list(&ids))
+        .fetch_one(&mut *tx)
+        .await?;
+    Ok(n > 0)
 }
 
 /// Where each story goes: the same item reached through another feed of the same source (by

@@ -237,10 +237,41 @@ pub struct NormalizeConfig {
     pub keep_html: bool,
 }
 
+/// `normalize.tracking_params` by default: query parameters removed from story URLs (exact
+/// names, or prefixes when they end in `*`).
+pub const DEFAULT_TRACKING_PARAMS: &[&str] = &[
+    "utm_*",
+    "fbclid",
+    "gclid",
+    "gclsrc",
+    "dclid",
+    "msclkid",
+    "yclid",
+    "twclid",
+    "igshid",
+    "mc_cid",
+    "mc_eid",
+    "_ga",
+    "_gl",
+    "_hsenc",
+    "_hsmi",
+    "mkt_tok",
+    "oly_anon_id",
+    "oly_enc_id",
+    "vero_id",
+    "ref_src",
+    "cmpid",
+    "ocid",
+    "ito",
+    "smid",
+    "sr_share",
+    "taid",
+];
+
 impl Default for NormalizeConfig {
     fn default() -> Self {
         Self {
-            tracking_params: crate::normalize::canonical::DEFAULT_TRACKING_PARAMS
+            tracking_params: DEFAULT_TRACKING_PARAMS
                 .iter()
                 .map(|s| (*s).to_owned())
                 .collect(),

@@ -1,9 +1,12 @@
 //! Raw feed bytes to entries: character decoding, a small shim for known real-world breakage, then
 //! feed-rs; items that cannot be read are skipped one by one and reported, never the whole document.
 //!
-//! Owns: charset detection (BOM, then the XML declaration, then the HTTP charset, then UTF-8 with a
-//! windows-1252 fallback), the pre-parse shim, and per-item salvage of malformed documents.
+//! Owns: feed dates ([`dates`], our own reader, handed to feed-rs), charset detection (BOM, then
+//! the XML declaration, then the HTTP charset, then UTF-8 with a windows-1252 fallback), the
+//! pre-parse shim, and per-item salvage of malformed documents.
 //! Never: touches the network or the clock, or panics on any input.
+
+pub mod dates;
 
 use encoding_rs::Encoding;
 use feed_rs::model::Entry;
@@ -116,7 +119,7 @@ fn feed_rs_parse(text: &str, base_url: Option<&str>) -> Result<feed_rs::model::F
             .base_uri(base_url)
             .id_generator(|_, _, _| MISSING_ID.to_owned())
             // Our own date parser: real feeds' sloppy dates, and null (never a guess) otherwise.
-            .timestamp_parser(|s| crate::normalize::dates::parse_date(s.trim()))
+            .timestamp_parser(|s| dates::parse_date(s.trim()))
             .build()
             .parse(text.as_bytes())
     });

@@ -4,35 +4,8 @@
 //! fragments dropped, tracking parameters removed (`utm_*`, `fbclid`, … or the configured list).
 //! Never: fetches the page, or changes the path or the order of the parameters that remain.
 
-/// Query parameters removed by default: exact names, or prefixes when they end in `*`.
-pub const DEFAULT_TRACKING_PARAMS: &[&str] = &[
-    "utm_*",
-    "fbclid",
-    "gclid",
-    "gclsrc",
-    "dclid",
-    "msclkid",
-    "yclid",
-    "twclid",
-    "igshid",
-    "mc_cid",
-    "mc_eid",
-    "_ga",
-    "_gl",
-    "_hsenc",
-    "_hsmi",
-    "mkt_tok",
-    "oly_anon_id",
-    "oly_enc_id",
-    "vero_id",
-    "ref_src",
-    "cmpid",
-    "ocid",
-    "ito",
-    "smid",
-    "sr_share",
-    "taid",
-];
+/// Query parameters removed by default (defined with the other defaults, in `config`).
+pub use crate::config::DEFAULT_TRACKING_PARAMS;
 
 /// Whether `name` is a tracking parameter under `patterns` (case-insensitive).
 fn is_tracking(name: &str, patterns: &[String]) -> bool {

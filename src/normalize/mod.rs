@@ -2,12 +2,14 @@
 //! HTML, authors, instants, language, wire credit, dateline, and the outlet's boilerplate set apart.
 //!
 //! Owns the rules that make a story clean and comparable; each part has its own file
-//! (`canonical`, `credit`, `dates`, `language`, `sanitize`) and this file puts them in order.
+//! (`canonical`, `credit`, `language`, `sanitize`) and this file puts them in order; dates are
+//! read by `parse::dates`, while parsing.
 //! Never: touches the network, the database or the clock; never invents a date it could not read.
 
 pub mod canonical;
 pub mod credit;
-pub mod dates;
+/// Feed dates are read while parsing; the reader lives with `parse`.
+pub use crate::parse::dates;
 pub mod language;
 mod sanitize;
 

@@ -74,6 +74,11 @@ pub enum EvalCommand {
         /// Write one {"id", "cluster"} line per appearance here.
         #[arg(long)]
         predictions: Option<PathBuf>,
+        /// Instead of scoring, show why two appearances (`ID,ID`) did or did not match: what
+        /// the engine made of each text, their overlap under the rules, the candidate lookup,
+        /// and the clusters they ended in. `ID,*` lists every pair of ID's gold cluster.
+        #[arg(long, value_name = "ID,ID")]
+        explain: Option<String>,
     },
     /// Country tagging on labeled stories (JSONL, gzipped or not: the format of
     /// ../shared/data/geo/README.md), with the config's regions and topics. Prints top-1 and
@@ -264,9 +269,11 @@ async fn dispatch(command: Command, config: Config, config_path: Option<PathBuf>
         Command::Eval(EvalCommand::Tag { file, predictions }) => {
             eval_tag(&config, &file, predictions.as_deref())
         }
-        Command::Eval(EvalCommand::Dedup { file, predictions }) => {
-            eval_dedup(&config, &file, predictions.as_deref())
-        }
+        Command::Eval(EvalCommand::Dedup {
+            file,
+            predictions,
+            explain,
+        }) => eval_dedup(&config, &file, predictions.as_deref(), explain.as_deref()),
     }
 }
 
@@ -734,7 +741,17 @@ fn eval_dedup(
     config: &Config,
     file: &std::path::Path,
     predictions: Option<&std::path::Path>,
+    explain: Option<&str>,
 ) -> Result<()> {
+    if let Some(pair) = explain {
+        let (a, b) = pair
+            .split_once(',')
+            .ok_or_else(|| anyhow::anyhow!("--explain takes two appearance ids: ID,ID"))?;
+        let text = crate::dedup::eval::explain(file, config.dedup.rules(), a.trim(), b.trim())
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        print!("{text}");
+        return Ok(());
+    }
     let r = crate::dedup::eval::evaluate(file, config.dedup.rules())
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     if let Some(path) = predictions {

@@ -36,10 +36,11 @@ pub(crate) const COMMON_CLUSTERS: usize = 8;
 /// Share of the larger text's opening the smaller must hold when the shared text is only a small
 /// part of the larger (see [`MIN_RESEMBLANCE`]).
 pub(crate) const MIN_ANCHOR: f64 = 0.3;
-/// A text of fewer shingles (a few dozen words: a caption, a video blurb, a credit) is too
-/// short to create a match on its own: it matches only a text it makes up most of, or the
-/// opening of a longer one (a truncated copy).
-pub(crate) const THIN_SHINGLES: u32 = 37;
+/// A text of fewer shingles (about a hundred words: a caption, a gallery of captions, a video
+/// blurb, a credit) is too short to create a match on its own: it matches only a text it makes
+/// up most of, or the opening of a longer one (a truncated copy). A longer story's photo
+/// captions, shared with a caption page, are a small part of it and not its opening.
+pub(crate) const THIN_SHINGLES: u32 = 100;
 /// What "most" means for a short text: see [`THIN_SHINGLES`].
 pub(crate) const THIN_RESEMBLANCE: f64 = 0.5;
 /// Share of the larger text's opening a short text must hold to match as its truncation.

@@ -647,26 +647,26 @@ mod tests {
         // Two halves of one story, stored apart (they share nothing).
         m.commit(
             vec![
-                (1, 10, 0, fingerprint(&text(0..5))),
-                (2, 20, 0, fingerprint(&text(5..10))),
+                (1, 10, 0, fingerprint(&text(0..8))),
+                (2, 20, 0, fingerprint(&text(8..16))),
             ],
             2,
         );
-        let whole = fingerprint(&text(0..9));
+        let whole = fingerprint(&text(0..15));
         let (placed, merges) = m.plan(&[arrive(&whole, 60)]);
         assert_eq!(placed, vec![Placement::Existing(10)]);
         assert_eq!(merges, vec![Merge { from: 20, into: 10 }]);
         // Planning changed nothing; committing the merges relabels the index.
         assert_eq!(
             m.index()
-                .find(&fingerprint(&text(5..10)), 60)
+                .find(&fingerprint(&text(8..16)), 60)
                 .map(|x| x.cluster),
             Some(20)
         );
         m.commit_merges(&merges);
         assert_eq!(
             m.index()
-                .find(&fingerprint(&text(5..10)), 60)
+                .find(&fingerprint(&text(8..16)), 60)
                 .map(|x| x.cluster),
             Some(10)
         );
@@ -675,10 +675,10 @@ mod tests {
     #[test]
     fn a_batch_new_cluster_that_meets_a_stored_one_joins_it() {
         let m = Matcher::new(MatchRules::default());
-        m.commit(vec![(1, 10, 0, fingerprint(&text(0..5)))], 1);
-        let second_half = fingerprint(&text(5..10));
-        let whole = fingerprint(&text(0..10));
-        let other = fingerprint(&text(50..55));
+        m.commit(vec![(1, 10, 0, fingerprint(&text(0..8)))], 1);
+        let second_half = fingerprint(&text(8..16));
+        let whole = fingerprint(&text(0..16));
+        let other = fingerprint(&text(50..58));
         let (placed, merges) = m.plan(&[
             arrive(&second_half, 60),
             arrive(&other, 61),

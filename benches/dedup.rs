@@ -5,8 +5,9 @@
 //! 200000).
 //!
 //! 1. Speed: the labeled file's matching bodies (normalized before timing) go through what the
-//!    daemon does per new story, on one thread, in published order: fingerprint, place (candidate
-//!    lookup and verification against the index and the batch), commit to the index. Median of
+//!    daemon does per new story, on one thread, in published order: fingerprint, plan (candidate
+//!    lookup and verification against the index and the batch, placement and cluster merges),
+//!    commit to the index, apply the merges to the index. Median of
 //!    the runs, a fresh index each run.
 //! 2. Memory: an index of `BENCH_INDEX_STORIES` generated stories (40 to 400 words, a
 //!    40,000-word vocabulary), measured as the growth of the process's resident memory per story
@@ -27,7 +28,7 @@ fn pass(texts: &[(i64, String)]) -> (f64, usize) {
     let mut joined = 0;
     for (i, (at, body)) in texts.iter().enumerate() {
         let fp = fingerprint(body);
-        let placed = matcher.place(&[Arrival {
+        let (placed, merges) = matcher.plan(&[Arrival {
             at: *at,
             fingerprint: &fp,
         }]);
@@ -39,6 +40,7 @@ fn pass(texts: &[(i64, String)]) -> (f64, usize) {
             _ => i as i64,
         };
         matcher.commit(vec![(i as i64, cluster, *at, fp)], i as i64);
+        matcher.commit_merges(&merges);
     }
     let secs = start.elapsed().as_secs_f64();
     (texts.len() as f64 / secs, joined)

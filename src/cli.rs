@@ -77,6 +77,11 @@ pub enum EvalCommand {
         /// Write one {"id", "cluster"} line per appearance here.
         #[arg(long)]
         predictions: Option<PathBuf>,
+        /// Instead of scoring, show why two appearances (`ID,ID`) did or did not match: what
+        /// the engine made of each text, their overlap under the rules, the candidate lookup,
+        /// and the clusters they ended in. `ID,*` lists every pair of ID's gold cluster.
+        #[arg(long, value_name = "ID,ID")]
+        explain: Option<String>,
     },
     /// Country tagging on labeled stories (JSONL, gzipped or not: the format of
     /// ../shared/data/geo/README.md), with the config's regions and topics. Prints top-1 and
@@ -267,9 +272,11 @@ async fn dispatch(command: Command, config: Config, config_path: Option<PathBuf>
         Command::Eval(EvalCommand::Tag { file, predictions }) => {
             eval_tag(&config, &file, predictions.as_deref())
         }
-        Command::Eval(EvalCommand::Dedup { file, predictions }) => {
-            eval_dedup(&config, &file, predictions.as_deref())
-        }
+        Command::Eval(EvalCommand::Dedup {
+            file,
+            predictions,
+            explain,
+        }) => eval_dedup(&config, &file, predictions.as_deref(), explain.as_deref()),
     }
 }
 
@@ -760,13 +767,14 @@ fn eval_dedup(
     config: &Config,
     file: &std::path::Path,
     predictions: Option<&std::path::Path>,
+    explain: Option<&str>,
 ) -> Result<()> {
     let rules = Rules::new(&config.normalize);
     let tagger = crate::tag::Tagger::new(&config.regions, &config.topics)?;
     let pipeline = pipeline(config, &rules, &tagger);
     // Each appearance runs as the one item of its outlet's feed, through every stage the daemon
     // runs before placing it.
-    let r = crate::dedup::eval::evaluate(file, config.dedup.rules(), |a| {
+    let prepare = |a: &crate::dedup::eval::Appearance<'_>| {
         let record = Record {
             id: a.id,
             title: a.title,
@@ -788,8 +796,19 @@ fn eval_dedup(
             // Skipped by normalization: nothing to match.
             None => (0, crate::dedup::fingerprint("")),
         }
-    })
-    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    };
+    if let Some(pair) = explain {
+        let (a, b) = pair
+            .split_once(',')
+            .ok_or_else(|| anyhow::anyhow!("--explain takes two appearance ids: ID,ID"))?;
+        let text =
+            crate::dedup::eval::explain(file, config.dedup.rules(), a.trim(), b.trim(), prepare)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+        print!("{text}");
+        return Ok(());
+    }
+    let r = crate::dedup::eval::evaluate(file, config.dedup.rules(), prepare)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     if let Some(path) = predictions {
         write_json_lines(
             path,

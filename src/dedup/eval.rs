@@ -214,6 +214,64 @@ pub fn matching_texts(path: &Path) -> Result<Vec<(i64, String)>, String> {
     Ok(visible.iter().map(|v| matching_text(v, &rules)).collect())
 }
 
+/// What the engine made of each appearance of a run: (id, cluster key at the end, instant,
+/// fingerprint), in published order.
+type Run = Vec<(String, String, i64, crate::dedup::Fingerprint)>;
+
+/// Runs the engine over the appearances in published order, as the daemon does one story at a
+/// time: plan (placement and merges), commit, apply the merges. Returns the final clusters and
+/// the time spent (in all, in the engine alone).
+fn run(
+    visible: &[Visible],
+    rules: MatchRules,
+    prepare: &mut dyn FnMut(&Appearance<'_>) -> (i64, Fingerprint),
+) -> (Run, Duration, Duration, f64) {
+    let matcher = Matcher::new(rules);
+    let mut out: Vec<(String, i64, i64, crate::dedup::Fingerprint)> =
+        Vec::with_capacity(visible.len());
+    // Clusters merged away → the cluster they merged into.
+    let mut merged: HashMap<i64, i64> = HashMap::new();
+    let (mut total, mut dedup_time) = (Duration::ZERO, Duration::ZERO);
+    for (i, v) in visible.iter().enumerate() {
+        let story_id = i as i64;
+        let start = Instant::now();
+        let (at, fp) = prepare(&Appearance::of(v));
+        let d = Instant::now();
+        let (placed, merges) = matcher.plan(&[Arrival {
+            at,
+            fingerprint: &fp,
+        }]);
+        let cluster = match placed.first() {
+            Some(Placement::Existing(c)) => *c,
+            _ => story_id,
+        };
+        matcher.commit(vec![(story_id, cluster, at, fp.clone())], story_id);
+        matcher.commit_merges(&merges);
+        for m in &merges {
+            merged.insert(m.from, m.into);
+        }
+        let end = Instant::now();
+        dedup_time += end - d;
+        total += end - start;
+        out.push((v.id.clone(), cluster, at, fp));
+    }
+    let index_bytes_per_story = matcher.heap_bytes() as f64 / matcher.len().max(1) as f64;
+    let resolve = |mut c: i64| {
+        for _ in 0..=merged.len() {
+            match merged.get(&c) {
+                Some(n) => c = *n,
+                None => break,
+            }
+        }
+        c
+    };
+    let run = out
+        .into_iter()
+        .map(|(id, c, at, fp)| (id, visible[resolve(c) as usize].id.clone(), at, fp))
+        .collect();
+    (run, total, dedup_time, index_bytes_per_story)
+}
+
 /// Runs the engine over `path` (JSONL, gzipped or not) and scores it. `prepare` gives an
 /// appearance's instant (unix seconds) and the fingerprint of its matching body, as the daemon
 /// would compute them.
@@ -223,34 +281,15 @@ pub fn evaluate(
     mut prepare: impl FnMut(&Appearance<'_>) -> (i64, Fingerprint),
 ) -> Result<Report, String> {
     let (visible, gold) = read_labeled(path)?;
-    let matcher = Matcher::new(rules);
-    let mut predictions = Vec::with_capacity(visible.len());
-    let mut titles: HashMap<String, String> = HashMap::new();
-    let (mut total, mut dedup_time) = (Duration::ZERO, Duration::ZERO);
-    for (i, v) in visible.iter().enumerate() {
-        let story_id = i as i64;
-        let start = Instant::now();
-        let (at, fp) = prepare(&Appearance::of(v));
-        let d = Instant::now();
-        let placed = matcher.place(&[Arrival {
-            at,
-            fingerprint: &fp,
-        }]);
-        let cluster = match placed.first() {
-            Some(Placement::Existing(c)) => *c,
-            _ => story_id,
-        };
-        matcher.commit(vec![(story_id, cluster, at, fp)], story_id);
-        let end = Instant::now();
-        dedup_time += end - d;
-        total += end - start;
-        predictions.push(Prediction {
-            id: v.id.clone(),
-            cluster: visible[cluster as usize].id.clone(),
-        });
-        titles.insert(v.id.clone(), v.title.clone());
-    }
-    let index_bytes_per_story = matcher.heap_bytes() as f64 / matcher.len().max(1) as f64;
+    let (run, total, dedup_time, index_bytes_per_story) = run(&visible, rules, &mut prepare);
+    let predictions: Vec<Prediction> = run
+        .into_iter()
+        .map(|(id, cluster, _, _)| Prediction { id, cluster })
+        .collect();
+    let titles: HashMap<String, String> = visible
+        .iter()
+        .map(|v| (v.id.clone(), v.title.clone()))
+        .collect();
     let mut report = score(&predictions, &gold, &titles);
     report.stories = visible.len();
     report.stories_per_second = visible.len() as f64 / total.as_secs_f64().max(1e-9);
@@ -258,6 +297,135 @@ pub fn evaluate(
     report.index_bytes_per_story = index_bytes_per_story;
     report.predictions = predictions;
     Ok(report)
+}
+
+/// Why two appearances of `path` did or did not end in one cluster: what the engine made of each
+/// text, how they compare under the rules, whether either finds the other among its candidates'
+/// keys, and the clusters they ended in. A printable report.
+pub fn explain(
+    path: &Path,
+    rules: MatchRules,
+    a: &str,
+    b: &str,
+    mut prepare: impl FnMut(&Appearance<'_>) -> (i64, Fingerprint),
+) -> Result<String, String> {
+    use std::fmt::Write as _;
+    let (visible, gold) = read_labeled(path)?;
+    let (run, _, _, _) = run(&visible, rules, &mut prepare);
+    let norm_rules = Rules::default();
+    let find = |id: &str| {
+        visible
+            .iter()
+            .zip(&run)
+            .find(|(v, _)| v.id == id)
+            .ok_or_else(|| format!("{}: no appearance {id}", path.display()))
+    };
+    if b == "*" {
+        // Every pair of a's gold cluster, one line each: ids, shared shingles, containment of
+        // the smaller, share of the larger, share of the larger's opening, figures (F agree,
+        // f differ), the verdict, and whether the run put them together.
+        let g = gold
+            .get(a)
+            .and_then(|g| g.cluster.clone())
+            .unwrap_or_default();
+        let members: Vec<usize> = visible
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| gold.get(&v.id).and_then(|x| x.cluster.as_deref()) == Some(&g))
+            .map(|(i, _)| i)
+            .collect();
+        let mut out = String::new();
+        for (x, i) in members.iter().enumerate() {
+            for j in &members[x + 1..] {
+                let (ri, rj) = (&run[*i], &run[*j]);
+                let v = super::judge(ri.3.view(), rj.3.view(), &rules);
+                let _ = writeln!(
+                    out,
+                    "{} {} {:>5} {:.2} {:.2} {:.2} {} {} {}",
+                    ri.0,
+                    rj.0,
+                    v.overlap.shared,
+                    v.overlap.small,
+                    v.overlap.large,
+                    v.overlap.large_lede,
+                    if v.figures { "F" } else { "f" },
+                    if v.matches { "MATCH" } else { "-" },
+                    if ri.1 == rj.1 { "together" } else { "apart" }
+                );
+            }
+        }
+        return Ok(out);
+    }
+    let (va, ra) = find(a)?;
+    let (vb, rb) = find(b)?;
+    let mut out = String::new();
+    for (v, r) in [(va, ra), (vb, rb)] {
+        let (_, body) = matching_text(v, &norm_rules);
+        let (tokens, _, prose) = super::fingerprint::matching_tokens(&body);
+        let fp = &r.3;
+        let _ = writeln!(
+            out,
+            "{} {:?} from {} at {}: {} matching words ({}), {} shingles, level {}, sketch {}, figures {}; gold {}, predicted {}",
+            v.id,
+            v.title,
+            v.source,
+            v.published.as_deref().unwrap_or("?"),
+            tokens.len(),
+            if prose { "prose paragraphs only" } else { "every paragraph" },
+            fp.shingles,
+            fp.level,
+            fp.sketch.len(),
+            fp.numbers.len(),
+            gold.get(&v.id).and_then(|g| g.cluster.as_deref()).unwrap_or("?"),
+            r.1
+        );
+        let opening: String = body.chars().take(240).collect();
+        let _ = writeln!(out, "  opens: {opening:?}");
+    }
+    let (fa, fb) = (&ra.3, &rb.3);
+    let v = super::judge(fa.view(), fb.view(), &rules);
+    let keys = |f: &crate::dedup::Fingerprint, g: &crate::dedup::Fingerprint| {
+        let k = super::index::keys_of(f.view());
+        g.lookups()
+            .iter()
+            .filter(|h| k.binary_search(h).is_ok())
+            .count()
+    };
+    let _ = writeln!(
+        out,
+        "overlap: {} shared shingles; {:.3} of the smaller in the larger; shared part {:.3} of the larger; {:.3} of the larger's opening in the smaller; figures {}",
+        v.overlap.shared,
+        v.overlap.small,
+        v.overlap.large,
+        v.overlap.large_lede,
+        if v.figures { "agree" } else { "differ" }
+    );
+    let _ = writeln!(
+        out,
+        "lookup: {} finds {} of {}'s keys, {} finds {} of {}'s; {:.1} h apart (window {:.1} h)",
+        vb.id,
+        keys(fa, fb),
+        va.id,
+        va.id,
+        keys(fb, fa),
+        vb.id,
+        (ra.2 - rb.2).abs() as f64 / 3600.0,
+        rules.window_secs as f64 / 3600.0
+    );
+    let _ = writeln!(
+        out,
+        "verdict: {}",
+        match v.failed {
+            None => "the rules match them".to_owned(),
+            Some(why) => format!("no direct match: {why}"),
+        }
+    );
+    let _ = writeln!(
+        out,
+        "clusters: {}",
+        if ra.1 == rb.1 { "together" } else { "apart" }
+    );
+    Ok(out)
 }
 
 /// Pairwise and ARI scores of predicted clusters against gold ones, with the errors.

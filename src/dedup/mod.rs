@@ -1,47 +1,44 @@
 //! Reprint and update detection: decides which stored story a new story is a copy or a version
 //! of, across every outlet, so each underlying story is one cluster.
 //!
-//! Owns the text fingerprint (word shingles of the matching body, sampled consistently so two
-//! fingerprints can be compared at a common rate), the in-memory index of recent fingerprints
-//! (candidate lookup by the shingles of each story's opening, where every reprint, truncated or
-//! not, overlaps its original), and verification (containment of the smaller text in the larger,
-//! with stronger evidence demanded of short texts). `eval` scores it on labeled appearances.
+//! Parts: `fingerprint` (what a text is reduced to, and how two compare), `index` (the
+//! in-memory index of recent fingerprints: candidates over the whole text, verification), the
+//! [`Matcher`] here (the daemon's shared index, batch placement and cluster merges), and
+//! `eval` (scores the engine on labeled appearances).
+//!
+//! **Cluster merges and how far chaining goes.** A new story joins the cluster of its best
+//! match. When it also matches stories of other clusters, it is a bridge, and the clusters
+//! merge, but only on direct evidence: the bridging story itself must pass the full match
+//! rules against a member of each cluster it merges *and* share at least
+//! [`MERGE_RESEMBLANCE`] of the larger text with each (a copy or a wire version of both, not a
+//! short item found inside a digest, nor a digest holding several items), and a story that
+//! matches more than [`MAX_BRIDGED`] clusters merges none (text that specific to nothing is not
+//! evidence). Chaining therefore goes exactly as far as there is a chain of stories each of
+//! which is, by itself, a near copy of one already in the cluster: successive wire write-thrus
+//! stay together though the first and last share little, while a chain of small overlaps (a
+//! shared quote, a background paragraph, a caption) never links two clusters, because no single
+//! story on it resembles both sides. Merges are decided by [`Matcher::plan`], executed by the
+//! store, and then applied to the index by [`Matcher::commit_merges`].
 //!
 //! Never: does I/O, reads the clock, or looks at titles, URLs or sources to decide a match (those
 //! vary freely between outlets); origin choice is the store's, from the wire flags.
 
 pub mod eval;
+pub mod fingerprint;
+pub mod index;
 pub mod plan;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Mutex;
 
-/// Words per shingle.
-const SHINGLE_WORDS: usize = 4;
-/// Most hashes a fingerprint's sketch keeps; longer texts are sampled at a coarser level.
-const SKETCH_MAX: usize = 64;
-/// Shingles at the start of a text kept in full: every reprint keeps a story's opening, and every
-/// later version still contains it, so the opening is where candidates are found and where short
-/// texts are verified exactly.
-const LEDE_SHINGLES: usize = 48;
-/// Figures kept per fingerprint, from the start of the text.
-const NUMBERS_MAX: usize = 16;
-/// Share of the shorter text's figures the longer must have: the same notice on another day, or
-/// another company's results in the same template, differs in its figures.
-const MIN_NUMBER_SHARE: f64 = 0.75;
-/// Fewest shared sampled hashes whose count is scaled up by the sampling rate.
-const MIN_SAMPLE: usize = 5;
+pub use fingerprint::{figures_agree, fingerprint, overlap, Fingerprint, FpRef, Overlap};
+pub use index::{judge, Index, Match, Verdict};
 
-/// Stories one index key lists at most.
-const MAX_POSTING: usize = 64;
-/// Candidates verified per lookup, those sharing the most keys first.
-const MAX_CANDIDATES: usize = 24;
-/// Index keys are the opening's hashes with at least this many trailing zero bits (a quarter).
-const KEY_LEVEL: u32 = 2;
-/// Bytes of a serialized fingerprint's header (format version, level, shingle count).
-const HEADER_BYTES: usize = 4;
-const FORMAT_VERSION: u8 = 1;
+/// Most clusters a story may match and still merge them (see the module header).
+const MAX_BRIDGED: usize = 3;
+/// Share of the larger text a bridging story must share with each cluster it merges.
+const MERGE_RESEMBLANCE: f64 = 0.4;
 
 /// What decides a match, from `[dedup]`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -68,678 +65,86 @@ impl Default for MatchRules {
     }
 }
 
-/// A story's text fingerprint: the 32-bit hashes of its word shingles whose number of trailing
-/// zero bits is at least `level` (consistent sampling: two fingerprints compare exactly at the
-/// higher of their levels), sorted, plus every hash of its opening.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Fingerprint {
-    /// Sampling level: hashes kept have at least this many trailing zero bits.
-    pub level: u8,
-    /// Shingles in the whole text (before sampling).
-    pub shingles: u32,
-    /// Sampled hashes, sorted and unique.
-    pub sketch: Vec<u32>,
-    /// Every hash of the opening's shingles, sorted and unique.
-    pub lede: Vec<u32>,
-    /// Hashes of the first figures in the text (tokens with a digit), sorted and unique.
-    pub numbers: Vec<u32>,
-}
-
-impl Fingerprint {
-    /// Serialized for `stories.fingerprint`: a header, the opening's hash count, the opening,
-    /// then the sketch, all little-endian.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(
-            HEADER_BYTES + 4 + 4 * (self.lede.len() + self.numbers.len() + self.sketch.len()),
-        );
-        out.push(FORMAT_VERSION);
-        out.push(self.level);
-        out.extend_from_slice(&(self.shingles.min(u32::from(u16::MAX)) as u16).to_le_bytes());
-        out.extend_from_slice(&(self.lede.len() as u16).to_le_bytes());
-        out.extend_from_slice(&(self.numbers.len() as u16).to_le_bytes());
-        for h in self.lede.iter().chain(&self.numbers).chain(&self.sketch) {
-            out.extend_from_slice(&h.to_le_bytes());
-        }
-        out
-    }
-
-    /// Reads what `to_bytes` wrote; `None` for anything else (another format version, damage).
-    pub fn from_bytes(b: &[u8]) -> Option<Fingerprint> {
-        if b.len() < HEADER_BYTES + 4 || b[0] != FORMAT_VERSION {
-            return None;
-        }
-        let level = b[1];
-        let shingles = u32::from(u16::from_le_bytes([b[2], b[3]]));
-        let nkeys = usize::from(u16::from_le_bytes([b[4], b[5]]));
-        let nnumbers = usize::from(u16::from_le_bytes([b[6], b[7]]));
-        let rest = &b[HEADER_BYTES + 4..];
-        if !rest.len().is_multiple_of(4) || rest.len() / 4 < nkeys + nnumbers || level > 31 {
-            return None;
-        }
-        let words: Vec<u32> = rest
-            .chunks_exact(4)
-            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect();
-        let (lede, rest) = words.split_at(nkeys);
-        let (numbers, sketch) = rest.split_at(nnumbers);
-        Some(Fingerprint {
-            level,
-            shingles,
-            sketch: sketch.to_vec(),
-            lede: lede.to_vec(),
-            numbers: numbers.to_vec(),
-        })
-    }
-
-    /// True when the text had too few words to fingerprint: such a story only ever matches
-    /// itself.
-    pub fn is_empty(&self) -> bool {
-        self.sketch.is_empty()
-    }
-}
-
-/// Folds a character for matching: case, typographic quotes and dashes, and letters with marks
-/// to their base where that is one char (é → e). Returns `None` for a separator.
-fn fold(c: char) -> Option<char> {
-    if c.is_alphanumeric() {
-        let c = c.to_lowercase().next().unwrap_or(c);
-        Some(match c {
-            'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' => 'a',
-            'ç' | 'č' | 'ć' => 'c',
-            'è' | 'é' | 'ê' | 'ë' => 'e',
-            'ì' | 'í' | 'î' | 'ï' => 'i',
-            'ñ' => 'n',
-            'ò' | 'ó' | 'ô' | 'õ' | 'ö' => 'o',
-            'ù' | 'ú' | 'û' | 'ü' => 'u',
-            'š' => 's',
-            'ž' => 'z',
-            'đ' => 'd',
-            c => c,
-        })
-    } else {
-        None
-    }
-}
-
-/// Han ideographs and Japanese kana.
-fn is_cjk(c: char) -> bool {
-    matches!(c as u32,
-        0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x2FA1F)
-}
-
-/// FNV-1a over the folded token, finished with a 64-bit mix.
-struct TokenHasher(u64);
-
-impl TokenHasher {
-    fn new() -> Self {
-        Self(0xcbf2_9ce4_8422_2325)
-    }
-    fn push(&mut self, c: char) {
-        let mut buf = [0u8; 4];
-        for b in c.encode_utf8(&mut buf).bytes() {
-            self.0 ^= u64::from(b);
-            self.0 = self.0.wrapping_mul(0x0000_0100_0000_01b3);
-        }
-    }
-    fn finish(&self) -> u64 {
-        mix(self.0)
-    }
-}
-
-fn mix(mut x: u64) -> u64 {
-    x ^= x >> 33;
-    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    x ^= x >> 33;
-    x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-    x ^ (x >> 33)
-}
-
-/// The hashes of a text's tokens: runs of letters and digits, case and marks folded; a comma or
-/// period between digits with three digits after it is a thousands separator and joins the
-/// number ("4,790,000" and "4790000" are one token).
-fn token_hashes(text: &str) -> (Vec<u64>, Vec<u32>) {
-    let mut out = Vec::with_capacity(text.len() / 5);
-    let mut numbers = Vec::new();
-    let mut h = TokenHasher::new();
-    let mut len = 0usize;
-    let mut digit = false;
-    let chars: Vec<char> = text.chars().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        if is_cjk(c) {
-            // Han and kana are written without spaces: each character is a word.
-            if len > 0 {
-                let t = h.finish();
-                out.push(t);
-                if digit {
-                    numbers.push((t >> 32) as u32);
-                }
-                h = TokenHasher::new();
-                len = 0;
-                digit = false;
-            }
-            let mut one = TokenHasher::new();
-            one.push(c);
-            out.push(one.finish());
-        } else if let Some(f) = fold(c) {
-            h.push(f);
-            len += 1;
-            digit |= c.is_ascii_digit();
-        } else if len > 0
-            && (c == ',' || c == '.')
-            && chars[i - 1].is_ascii_digit()
-            && chars
-                .get(i + 1..i + 4)
-                .is_some_and(|d| d.iter().all(char::is_ascii_digit))
-            && !chars.get(i + 4).is_some_and(char::is_ascii_digit)
-        {
-            // A thousands separator: the number goes on.
-        } else if len > 0 {
-            let t = h.finish();
-            out.push(t);
-            if digit {
-                numbers.push((t >> 32) as u32);
-            }
-            h = TokenHasher::new();
-            len = 0;
-            digit = false;
-        }
-        i += 1;
-    }
-    if len > 0 {
-        let t = h.finish();
-        out.push(t);
-        if digit {
-            numbers.push((t >> 32) as u32);
-        }
-    }
-    (out, numbers)
-}
-
-/// Fingerprints a matching body (the story's body without dateline and boilerplate).
-pub fn fingerprint(body: &str) -> Fingerprint {
-    let (tokens, all_numbers) = token_hashes(body);
-    // The first NUMBERS_MAX distinct figures, in text order.
-    let mut numbers: Vec<u32> = Vec::with_capacity(NUMBERS_MAX);
-    for n in all_numbers {
-        if numbers.len() == NUMBERS_MAX {
-            break;
-        }
-        if !numbers.contains(&n) {
-            numbers.push(n);
-        }
-    }
-    numbers.sort_unstable();
-    if tokens.len() < SHINGLE_WORDS {
-        return Fingerprint::default();
-    }
-    let shingles: Vec<u32> = tokens
-        .windows(SHINGLE_WORDS)
-        .map(|w| {
-            let mut h = 0u64;
-            for t in w {
-                h = h.rotate_left(17) ^ t;
-                h = h.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-            }
-            (mix(h) >> 32) as u32
-        })
-        .collect();
-    // The lowest level at which at most SKETCH_MAX distinct hashes remain.
-    let mut sorted = shingles.clone();
-    sorted.sort_unstable();
-    sorted.dedup();
-    let mut level = 0u8;
-    while sorted
-        .iter()
-        .filter(|h| h.trailing_zeros() >= u32::from(level))
-        .count()
-        > SKETCH_MAX
-        && level < 31
-    {
-        level += 1;
-    }
-    let sketch: Vec<u32> = sorted
-        .into_iter()
-        .filter(|h| h.trailing_zeros() >= u32::from(level))
-        .collect();
-    let mut lede: Vec<u32> = shingles.iter().take(LEDE_SHINGLES).copied().collect();
-    lede.sort_unstable();
-    lede.dedup();
-    Fingerprint {
-        level,
-        shingles: shingles.len().min(u32::MAX as usize) as u32,
-        sketch,
-        lede,
-        numbers,
-    }
-}
-
-/// A fingerprint's parts, borrowed: from a [`Fingerprint`] or from the index's packed copy.
-#[derive(Debug, Clone, Copy)]
-pub struct FpRef<'a> {
-    level: u8,
-    shingles: u32,
-    sketch: &'a [u32],
-    lede: &'a [u32],
-    numbers: &'a [u32],
-}
-
-impl FpRef<'_> {
-    /// True when the whole text is in its opening (short texts).
-    fn all_in_lede(&self) -> bool {
-        self.shingles as usize <= LEDE_SHINGLES
-    }
-}
-
-/// The index's copy of a fingerprint: one allocation, `lede`, `numbers`, then `sketch`.
-#[derive(Debug, Clone)]
-struct Packed {
-    level: u8,
-    n_lede: u8,
-    n_numbers: u8,
-    shingles: u32,
-    data: Box<[u32]>,
-}
-
-impl Packed {
-    fn new(fp: &Fingerprint) -> Packed {
-        let lede = &fp.lede[..fp.lede.len().min(usize::from(u8::MAX))];
-        let numbers = &fp.numbers[..fp.numbers.len().min(usize::from(u8::MAX))];
-        let data: Vec<u32> = lede
-            .iter()
-            .chain(numbers)
-            .chain(&fp.sketch)
-            .copied()
-            .collect();
-        Packed {
-            level: fp.level,
-            n_lede: lede.len() as u8,
-            n_numbers: numbers.len() as u8,
-            shingles: fp.shingles,
-            data: data.into_boxed_slice(),
-        }
-    }
-
-    fn view(&self) -> FpRef<'_> {
-        let (lede, rest) = self.data.split_at(usize::from(self.n_lede));
-        let (numbers, sketch) = rest.split_at(usize::from(self.n_numbers));
-        FpRef {
-            level: self.level,
-            shingles: self.shingles,
-            sketch,
-            lede,
-            numbers,
-        }
-    }
-}
-
-impl Fingerprint {
-    /// Borrowed parts, for comparison.
-    pub fn view(&self) -> FpRef<'_> {
-        FpRef {
-            level: self.level,
-            shingles: self.shingles,
-            sketch: &self.sketch,
-            lede: &self.lede,
-            numbers: &self.numbers,
-        }
-    }
-
-    /// The keys this story is found by: the opening's hashes at the key level.
-    fn keys(&self) -> impl Iterator<Item = u32> + '_ {
-        keys_of(&self.lede)
-    }
-
-    /// The hashes a query looks up: its opening's and its sketch's, at the key level.
-    fn probes(&self) -> Vec<u32> {
-        let mut p: Vec<u32> = self
-            .keys()
-            .chain(
-                self.sketch
-                    .iter()
-                    .copied()
-                    .filter(|h| h.trailing_zeros() >= KEY_LEVEL),
-            )
-            .collect();
-        p.sort_unstable();
-        p.dedup();
-        p
-    }
-}
-
-/// How much of the smaller of two texts is in the larger: (shared shingles, estimated from the
-/// sample when sampled; containment). Compared
-/// on the sketches at the higher of their levels; a short text (all in its opening) is also
-/// compared exactly, shingle by shingle, with the other's opening and sketch, and the better of
-/// the two estimates counts.
-pub fn containment(a: FpRef<'_>, b: FpRef<'_>) -> (usize, f64) {
-    let sampled = sampled_containment(a, b);
-    let (small, large) = if a.shingles <= b.shingles {
-        (a, b)
-    } else {
-        (b, a)
-    };
-    if small.lede.is_empty() {
-        return sampled;
-    }
-    let shared = small
-        .lede
-        .iter()
-        .filter(|h| large.lede.binary_search(h).is_ok() || large.sketch.binary_search(h).is_ok())
-        .count();
-    if !small.all_in_lede() {
-        // A longer text: its opening, compared exactly, adds to the evidence of how much is
-        // shared (a thin sample at a coarse level may show only a few hashes), while the share
-        // itself stays the sampled estimate over the whole text.
-        return (sampled.0.max(shared), sampled.1);
-    }
-    let exact = (shared, shared as f64 / small.lede.len() as f64);
-    if exact.1 > sampled.1 || (exact.1 == sampled.1 && exact.0 > sampled.0) {
-        exact
-    } else {
-        sampled
-    }
-}
-
-fn sampled_containment(a: FpRef<'_>, b: FpRef<'_>) -> (usize, f64) {
-    let level = u32::from(a.level.max(b.level));
-    let at = |f: FpRef<'_>| -> Vec<u32> {
-        f.sketch
-            .iter()
-            .copied()
-            .filter(|h| h.trailing_zeros() >= level)
-            .collect()
-    };
-    let (x, y) = (at(a), at(b));
-    let (small, large) = if x.len() <= y.len() { (x, y) } else { (y, x) };
-    if small.is_empty() {
-        return (0, 0.0);
-    }
-    let shared = small
-        .iter()
-        .filter(|h| large.binary_search(h).is_ok())
-        .count();
-    // Shared shingles, estimated from the sample: a long text compared at a coarse level shares
-    // as many shingles as its sample shows times the sampling rate. A sample of fewer than
-    // MIN_SAMPLE shared hashes is too thin to scale up.
-    let estimate = if shared >= MIN_SAMPLE {
-        shared.saturating_mul(1usize << level.min(20))
-    } else {
-        shared
-    };
-    (estimate, shared as f64 / small.len() as f64)
-}
-
-/// The index keys of an opening: its hashes at the key level.
-fn keys_of(lede: &[u32]) -> impl Iterator<Item = u32> + '_ {
-    lede.iter()
-        .copied()
-        .filter(|h| h.trailing_zeros() >= KEY_LEVEL)
-}
-
-fn remove_posting(
-    first: &mut HashMap<u32, u32>,
-    more: &mut HashMap<u32, Vec<u32>>,
-    key: u32,
-    slot: u32,
-) {
-    let others = more.get_mut(&key);
-    if first.get(&key) == Some(&slot) {
-        // Promote another holder of the key, if any.
-        match others.and_then(|v| v.pop().map(|s| (s, v.is_empty()))) {
-            Some((next, now_empty)) => {
-                first.insert(key, next);
-                if now_empty {
-                    more.remove(&key);
-                }
-            }
-            None => {
-                first.remove(&key);
-            }
-        }
-    } else if let Some(v) = others {
-        v.retain(|s| *s != slot);
-        if v.is_empty() {
-            more.remove(&key);
-        }
-    }
-}
-
-/// Whether the shorter text's figures are (mostly) in the longer one.
-pub fn figures_agree(a: FpRef<'_>, b: FpRef<'_>) -> bool {
-    let (small, large) = if a.shingles <= b.shingles {
-        (a, b)
-    } else {
-        (b, a)
-    };
-    if small.numbers.len() < 2 {
-        return true;
-    }
-    // The longer text's list may have been cut at NUMBERS_MAX before reaching them.
-    if large.numbers.len() >= NUMBERS_MAX {
-        return true;
-    }
-    let shared = small
-        .numbers
-        .iter()
-        .filter(|n| large.numbers.binary_search(n).is_ok())
-        .count();
-    shared as f64 >= MIN_NUMBER_SHARE * small.numbers.len() as f64
-}
-
-/// One stored story in the index.
-#[derive(Debug, Clone)]
-struct Entry {
-    story: i64,
-    cluster: i64,
-    /// Unix seconds of its publication (or first sighting).
-    at: i64,
-    fp: Packed,
-}
-
-/// A stored story a new one matched.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Match {
-    pub story: i64,
-    pub cluster: i64,
-    /// Shared sampled shingles.
-    pub shared: usize,
-    pub containment: f64,
-}
-
-/// Recent fingerprints, found by their opening's shingles.
-#[derive(Debug, Default)]
-pub struct Index {
-    rules: MatchRules,
-    entries: Vec<Option<Entry>>,
-    /// Story id → slot in `entries`.
-    slots: HashMap<i64, u32>,
-    /// Key hash → slot of the first story that has it (most keys have one story).
-    postings: HashMap<u32, u32>,
-    /// Key hash → slots of the other stories that have it.
-    more_postings: HashMap<u32, Vec<u32>>,
-    free: Vec<u32>,
-}
-
-impl Index {
-    pub fn new(rules: MatchRules) -> Index {
-        Index {
-            rules,
-            ..Index::default()
-        }
-    }
-
-    /// Stories held.
-    pub fn len(&self) -> usize {
-        self.slots.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.slots.is_empty()
-    }
-
-    /// The best match for a new story published at `at` (unix seconds): the candidate, within
-    /// the window, whose text contains the new one's (or is contained in it) the most, if that
-    /// passes the rules.
-    pub fn find(&self, fp: &Fingerprint, at: i64) -> Option<Match> {
-        if fp.is_empty() {
-            return None;
-        }
-        let mut seen: Vec<u32> = Vec::new();
-        for h in &fp.probes() {
-            if let Some(slot) = self.postings.get(h) {
-                seen.push(*slot);
-                if let Some(more) = self.more_postings.get(h) {
-                    seen.extend_from_slice(more);
-                }
-            }
-        }
-        // Rank candidates by how many keys they share; verify only the best few. A reprint shares
-        // most of its opening's keys with its original; stories that only share a stock phrase
-        // share one or two.
-        seen.sort_unstable();
-        let mut ranked: Vec<(u32, u32)> = Vec::new();
-        for run in seen.chunk_by(|a, b| a == b) {
-            ranked.push((run.len() as u32, run[0]));
-        }
-        ranked.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-        ranked.truncate(MAX_CANDIDATES);
-        let mut best: Option<Match> = None;
-        for (_, slot) in ranked {
-            let Some(e) = self.entries.get(slot as usize).and_then(Option::as_ref) else {
-                continue;
-            };
-            if (e.at - at).abs() > self.rules.window_secs {
-                continue;
-            }
-            let (shared, c) = containment(fp.view(), e.fp.view());
-            // Below the strong level, a match must also keep the figures.
-            if shared < self.rules.min_shared
-                || c < self.rules.min_containment
-                || (c < self.rules.strong_containment && !figures_agree(fp.view(), e.fp.view()))
-            {
-                continue;
-            }
-            let better =
-                best.is_none_or(|b| c > b.containment || (c == b.containment && e.story < b.story));
-            if better {
-                best = Some(Match {
-                    story: e.story,
-                    cluster: e.cluster,
-                    shared,
-                    containment: c,
-                });
-            }
-        }
-        best
-    }
-
-    /// Adds (or replaces) a stored story.
-    pub fn insert(&mut self, story: i64, cluster: i64, at: i64, fp: Fingerprint) {
-        if fp.is_empty() {
-            return;
-        }
-        self.remove(story);
-        let slot = match self.free.pop() {
-            Some(s) => s,
-            None => {
-                self.entries.push(None);
-                (self.entries.len() - 1) as u32
-            }
-        };
-        for k in fp.keys() {
-            match self.postings.entry(k) {
-                std::collections::hash_map::Entry::Vacant(v) => {
-                    v.insert(slot);
-                }
-                std::collections::hash_map::Entry::Occupied(_) => {
-                    // A key held by many stories keeps its first holders (a widely reprinted
-                    // story's origin and early copies); later ones are found through them.
-                    let more = self.more_postings.entry(k).or_default();
-                    if more.len() + 1 < MAX_POSTING {
-                        more.push(slot);
-                    }
-                }
-            }
-        }
-        self.entries[slot as usize] = Some(Entry {
-            story,
-            cluster,
-            at,
-            fp: Packed::new(&fp),
-        });
-        self.slots.insert(story, slot);
-    }
-
-    /// Drops a story.
-    pub fn remove(&mut self, story: i64) {
-        let Some(slot) = self.slots.remove(&story) else {
-            return;
-        };
-        if let Some(e) = self.entries[slot as usize].take() {
-            for k in keys_of(e.fp.view().lede) {
-                remove_posting(&mut self.postings, &mut self.more_postings, k, slot);
-            }
-        }
-        self.free.push(slot);
-    }
-
-    /// Drops stories published before `t` (unix seconds): they are out of every future window.
-    pub fn evict_before(&mut self, t: i64) {
-        let old: Vec<i64> = self
-            .entries
-            .iter()
-            .flatten()
-            .filter(|e| e.at < t)
-            .map(|e| e.story)
-            .collect();
-        for s in old {
-            self.remove(s);
-        }
-    }
-
-    /// Heap bytes held, counted from capacities: entries, packed fingerprints, postings and the
-    /// id map (hash tables at their allocated size, one control byte per bucket).
-    pub fn heap_bytes(&self) -> usize {
-        let entry = std::mem::size_of::<Option<Entry>>();
-        let fps: usize = self
-            .entries
-            .iter()
-            .flatten()
-            .map(|e| 4 * e.fp.data.len())
-            .sum();
-        let table = |cap: usize, kv: usize| {
-            // hashbrown allocates a power of two of buckets at most 7/8 full.
-            let buckets = if cap == 0 {
-                0
-            } else {
-                (cap * 8 / 7).next_power_of_two()
-            };
-            buckets * (kv + 1)
-        };
-        let postings = table(self.postings.capacity(), 8)
-            + table(
-                self.more_postings.capacity(),
-                4 + std::mem::size_of::<Vec<u32>>(),
-            )
-            + self
-                .more_postings
-                .values()
-                .map(|v| 4 * v.capacity())
-                .sum::<usize>();
-        let slots = table(self.slots.capacity(), 16);
-        self.entries.capacity() * entry + fps + postings + slots + self.free.capacity() * 4
-    }
-}
-
 /// Where a new story goes.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Placement {
     /// Into a stored cluster.
     Existing(i64),
     /// Into the `n`th cluster this batch creates (numbered from 0 in batch order).
     New(usize),
+}
+
+/// Two stored clusters that are one story: every story of `from` moves to `into`, and `from`
+/// disappears.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Merge {
+    pub from: i64,
+    pub into: i64,
+}
+
+/// The clusters of one batch's planning: which cluster each merged one now is (stored ids
+/// positive, batch-new ones negative), and the merges of stored clusters decided so far.
+#[derive(Debug, Default)]
+struct Clusters {
+    parent: HashMap<i64, i64>,
+    merges: Vec<Merge>,
+}
+
+impl Clusters {
+    /// The cluster `c` now is.
+    fn find(&self, mut c: i64) -> i64 {
+        // Every step goes to a cluster merged later, so this ends; the bound is a guard.
+        for _ in 0..=self.parent.len() {
+            match self.parent.get(&c) {
+                Some(p) => c = *p,
+                None => break,
+            }
+        }
+        c
+    }
+
+    /// The cluster a story with these matches (best first) joins, merging the clusters it
+    /// bridges; `None` when it matched nothing.
+    fn settle(&mut self, found: &[Match]) -> Option<i64> {
+        // Each cluster once, with its best match, best first.
+        let mut best: Vec<(i64, &Match)> = Vec::new();
+        for m in found {
+            let c = self.find(m.cluster);
+            if !best.iter().any(|(b, _)| *b == c) {
+                best.push((c, m));
+            }
+        }
+        let (first, _) = *best.first()?;
+        // A story that matches many clusters is not specific evidence about any two of them (a
+        // digest, a page of captions): it joins the best and merges nothing.
+        if best.len() > MAX_BRIDGED {
+            return Some(first);
+        }
+        let bridged: Vec<i64> = best
+            .iter()
+            .enumerate()
+            .filter(|(i, (_, m))| *i == 0 || m.resemblance >= MERGE_RESEMBLANCE)
+            .map(|(_, (c, _))| *c)
+            .collect();
+        if best[0].1.resemblance < MERGE_RESEMBLANCE || bridged.len() < 2 {
+            return Some(first);
+        }
+        // A stored cluster survives a batch-new one; among stored ones, the best match's.
+        let root = bridged.iter().copied().find(|c| *c >= 0).unwrap_or(first);
+        for c in bridged {
+            if c == root {
+                continue;
+            }
+            if c >= 0 {
+                self.merges.push(Merge {
+                    from: c,
+                    into: root,
+                });
+            }
+            self.parent.insert(c, root);
+        }
+        Some(root)
+    }
 }
 
 /// One new story of a batch, as the matcher sees it.
@@ -812,33 +217,75 @@ impl Matcher {
 
     /// Places a batch of new stories, in the order given: each is matched against the index and
     /// against the batch's earlier stories, and joins the best match's cluster, or starts one.
-    /// Changes nothing: see [`Matcher::commit`].
+    /// Changes nothing: see [`Matcher::commit`]. The placements of [`Matcher::plan`], without
+    /// its merges.
     pub fn place(&self, batch: &[Arrival<'_>]) -> Vec<Placement> {
+        self.plan(batch).0
+    }
+
+    /// Places a batch like [`Matcher::place`], and returns the merges of stored clusters the
+    /// batch's stories call for: a story that is a copy or version of members of several
+    /// clusters (a bridge, see the module header for how far that goes) joins the best one and
+    /// the others merge into it. A batch-new cluster that meets a stored one joins it. Each
+    /// merge's `into` is the cluster the bridging story's placement names (after every merge
+    /// of the batch), so the store applies merges after placements. Changes nothing: see
+    /// [`Matcher::commit`] and [`Matcher::commit_merges`].
+    pub fn plan(&self, batch: &[Arrival<'_>]) -> (Vec<Placement>, Vec<Merge>) {
         let idx = self.index();
         let mut local = Index::new(idx.rules);
-        let mut new_clusters = 0usize;
-        let mut out = Vec::with_capacity(batch.len());
+        let mut clusters = Clusters::default();
+        let mut new_clusters = 0i64;
+        let mut labels = Vec::with_capacity(batch.len());
         for (i, a) in batch.iter().enumerate() {
-            let stored = idx.find(a.fingerprint, a.at);
-            // Batch clusters carry negative ids: -(n + 1) for the nth new one.
-            let earlier = local.find(a.fingerprint, a.at);
-            let best = match (stored, earlier) {
-                (Some(s), Some(e)) if e.containment > s.containment => Some(e),
-                (Some(s), _) => Some(s),
-                (None, e) => e,
-            };
-            let (placement, label) = match best {
-                Some(m) if m.cluster < 0 => (Placement::New((-m.cluster - 1) as usize), m.cluster),
-                Some(m) => (Placement::Existing(m.cluster), m.cluster),
+            // Stored matches first: on equal containment a stored cluster wins.
+            let mut found = idx.find_all(a.fingerprint, a.at);
+            found.extend(local.find_all(a.fingerprint, a.at));
+            found.sort_by(|x, y| y.containment.total_cmp(&x.containment));
+            let label = match clusters.settle(&found) {
+                Some(c) => c,
                 None => {
+                    // Batch clusters carry negative ids: -(n + 1) for the nth new one.
                     new_clusters += 1;
-                    (Placement::New(new_clusters - 1), -(new_clusters as i64))
+                    -new_clusters
                 }
             };
             local.insert(i as i64, label, a.at, a.fingerprint.clone());
-            out.push(placement);
+            labels.push(label);
         }
-        out
+        // Resolve every label through the batch's merges; number the batch-new clusters that
+        // remain in order of first appearance (the first member is the origin).
+        let mut order: HashMap<i64, usize> = HashMap::new();
+        let placements = labels
+            .iter()
+            .map(|l| match clusters.find(*l) {
+                c if c < 0 => {
+                    let n = order.len();
+                    Placement::New(*order.entry(c).or_insert(n))
+                }
+                c => Placement::Existing(c),
+            })
+            .collect();
+        let merges = clusters
+            .merges
+            .iter()
+            .map(|m| Merge {
+                from: m.from,
+                into: clusters.find(m.into),
+            })
+            .collect();
+        (placements, merges)
+    }
+
+    /// Relabels the index after the database committed `merges` (in order): every story of
+    /// `from` now belongs to `into`.
+    pub fn commit_merges(&self, merges: &[Merge]) {
+        if merges.is_empty() {
+            return;
+        }
+        let mut idx = self.index();
+        for m in merges {
+            idx.relabel(m.from, m.into);
+        }
     }
 
     /// Adds a committed batch (story, cluster, at, fingerprint) to the index; `upto` is the
@@ -879,6 +326,7 @@ impl Matcher {
 
 #[cfg(test)]
 mod tests {
+    use super::fingerprint::{LEDE_SHINGLES, SKETCH_MAX};
     use super::*;
 
     const LEDE: &str = "The United States has received Kosovo's request to buy Javelin anti-tank missiles, the State Department said on Thursday, a move that has angered Serbia.";
@@ -995,7 +443,10 @@ mod tests {
     #[test]
     fn fingerprints_survive_a_round_trip_and_reject_garbage() {
         let fp = fingerprint(&story(&[LEDE, MORE, END]));
-        assert_eq!(Fingerprint::from_bytes(&fp.to_bytes()), Some(fp));
+        // Probes are for looking a new story up; storage does not keep them.
+        let mut stored = fp.clone();
+        stored.probes.clear();
+        assert_eq!(Fingerprint::from_bytes(&fp.to_bytes()), Some(stored));
         assert_eq!(Fingerprint::from_bytes(b""), None);
         assert_eq!(Fingerprint::from_bytes(&[9, 0, 0, 0, 0, 0, 0, 0]), None);
         assert_eq!(
@@ -1054,5 +505,328 @@ mod tests {
         assert_eq!(idx.find(&fingerprint(&story(&[LEDE, MORE])), 10), None);
         idx.remove(2);
         assert!(idx.is_empty());
+    }
+
+    /// A made-up word: letters only (a word with a digit would count as a figure).
+    fn word(mut n: usize) -> String {
+        let mut w = String::new();
+        loop {
+            w.push(char::from(b'a' + (n % 26) as u8));
+            n /= 26;
+            if n == 0 {
+                break;
+            }
+        }
+        w
+    }
+
+    /// Paragraph `n`: twenty words no other paragraph has.
+    fn para(n: usize) -> String {
+        let words: Vec<String> = (0..20).map(|j| format!("{}{}", word(n), word(j))).collect();
+        words.join(" ") + "."
+    }
+
+    fn text(paras: impl IntoIterator<Item = usize>) -> String {
+        paras.into_iter().map(para).collect::<Vec<_>>().join("\n\n")
+    }
+
+    fn arrive(fp: &Fingerprint, at: i64) -> Arrival<'_> {
+        Arrival {
+            at,
+            fingerprint: fp,
+        }
+    }
+
+    /// Places one story at a time, as the eval does, applying merges; returns each story's
+    /// final cluster (its cluster id is its own index when it starts one).
+    fn run(m: &Matcher, texts: &[String]) -> Vec<i64> {
+        let mut clusters = Vec::new();
+        let mut merged: HashMap<i64, i64> = HashMap::new();
+        for (i, t) in texts.iter().enumerate() {
+            let fp = fingerprint(t);
+            let (placed, merges) = m.plan(&[arrive(&fp, i as i64)]);
+            let c = match placed[0] {
+                Placement::Existing(c) => c,
+                Placement::New(_) => i as i64,
+            };
+            m.commit(vec![(i as i64, c, i as i64, fp)], i as i64);
+            m.commit_merges(&merges);
+            for g in merges {
+                merged.insert(g.from, g.into);
+            }
+            clusters.push(c);
+        }
+        clusters
+            .into_iter()
+            .map(|mut c| {
+                while let Some(n) = merged.get(&c) {
+                    c = *n;
+                }
+                c
+            })
+            .collect()
+    }
+
+    fn distinct(clusters: &[i64]) -> usize {
+        let mut c = clusters.to_vec();
+        c.sort_unstable();
+        c.dedup();
+        c.len()
+    }
+
+    #[test]
+    fn number_formats_are_written_one_way() {
+        let a = fingerprint("Fourth quarter profit rose 15 pct to 1.5 mln dlrs, the company said.");
+        let b = fingerprint("4th quarter profit rose 15% to 1.5 million dlrs, the company said.");
+        let c =
+            fingerprint("4th quarter profit rose 15 percent to 1.5 mln dlrs, the company said.");
+        assert_eq!(a, b);
+        assert_eq!(a, c);
+        // Another figure is another fingerprint.
+        let d = fingerprint("Fourth quarter profit rose 25 pct to 1.5 mln dlrs, the company said.");
+        assert_ne!(a.numbers, d.numbers);
+    }
+
+    #[test]
+    fn templated_briefs_with_other_figures_stay_apart_and_reformatted_ones_join() {
+        let brief = |shr: &str, net: &str, revs: &str| {
+            format!(
+                "Shr profit {shr} cts vs profit four cts\n\nNet profit {net} vs profit 16,000\n\nRevs {revs} mln vs 2.3 mln\n\nNOTE: annual dividend payable April 10 to holders of record on March 27."
+            )
+        };
+        let mut idx = Index::new(MatchRules::default());
+        idx.insert(1, 10, 0, fingerprint(&brief("15", "72,000", "7.1")));
+        // The same brief reformatted by an outlet.
+        let same = brief("15", "72000", "7.1").replace("four cts", "4 cts");
+        assert_eq!(
+            idx.find(&fingerprint(&same), 60).map(|m| m.cluster),
+            Some(10)
+        );
+        // Another company's brief in the same template.
+        assert_eq!(
+            idx.find(&fingerprint(&brief("22", "91,000", "8.4")), 60),
+            None
+        );
+    }
+
+    #[test]
+    fn a_copy_is_found_under_page_chrome_captions_and_with_its_top_cut() {
+        let original = text(0..8);
+        let mut idx = Index::new(MatchRules::default());
+        idx.insert(1, 10, 0, fingerprint(&original));
+        // Thirty lines of page furniture and two captions of its own above the copy.
+        let mut page: Vec<String> = (0..30)
+            .map(|i| format!("{} {} {}", word(1000 + i), word(2000 + i), word(3000 + i)))
+            .collect();
+        page.push(para(500));
+        page.push(para(501));
+        page.push(original.clone());
+        let page = page.join("\n\n");
+        assert_eq!(
+            idx.find(&fingerprint(&page), 60).map(|m| m.cluster),
+            Some(10)
+        );
+        // The last six of eight paragraphs, and a copy whose top half is gone.
+        assert_eq!(
+            idx.find(&fingerprint(&text(2..8)), 60).map(|m| m.cluster),
+            Some(10)
+        );
+        // A long original and a copy of its last three fifths: keys are spread over the whole
+        // text, not only its opening.
+        let long = text(100..160);
+        idx.insert(2, 20, 0, fingerprint(&long));
+        assert_eq!(
+            idx.find(&fingerprint(&text(124..160)), 60)
+                .map(|m| m.cluster),
+            Some(20)
+        );
+    }
+
+    #[test]
+    fn a_story_bridging_two_stored_clusters_merges_them() {
+        let m = Matcher::new(MatchRules::default());
+        // Two halves of one story, stored apart (they share nothing).
+        m.commit(
+            vec![
+                (1, 10, 0, fingerprint(&text(0..8))),
+                (2, 20, 0, fingerprint(&text(8..16))),
+            ],
+            2,
+        );
+        let whole = fingerprint(&text(0..15));
+        let (placed, merges) = m.plan(&[arrive(&whole, 60)]);
+        assert_eq!(placed, vec![Placement::Existing(10)]);
+        assert_eq!(merges, vec![Merge { from: 20, into: 10 }]);
+        // Planning changed nothing; committing the merges relabels the index.
+        assert_eq!(
+            m.index()
+                .find(&fingerprint(&text(8..16)), 60)
+                .map(|x| x.cluster),
+            Some(20)
+        );
+        m.commit_merges(&merges);
+        assert_eq!(
+            m.index()
+                .find(&fingerprint(&text(8..16)), 60)
+                .map(|x| x.cluster),
+            Some(10)
+        );
+    }
+
+    #[test]
+    fn a_batch_new_cluster_that_meets_a_stored_one_joins_it() {
+        let m = Matcher::new(MatchRules::default());
+        m.commit(vec![(1, 10, 0, fingerprint(&text(0..8)))], 1);
+        let second_half = fingerprint(&text(8..16));
+        let whole = fingerprint(&text(0..16));
+        let other = fingerprint(&text(50..58));
+        let (placed, merges) = m.plan(&[
+            arrive(&second_half, 60),
+            arrive(&other, 61),
+            arrive(&whole, 62),
+        ]);
+        assert_eq!(
+            placed,
+            vec![
+                Placement::Existing(10),
+                Placement::New(0),
+                Placement::Existing(10)
+            ]
+        );
+        assert!(merges.is_empty());
+    }
+
+    #[test]
+    fn write_thrus_stay_together_though_first_and_last_share_nothing() {
+        // Sixteen versions, each keeping seven of the previous version's eight paragraphs.
+        let m = Matcher::new(MatchRules::default());
+        let versions: Vec<String> = (0..16).map(|v| text(v..v + 8)).collect();
+        let clusters = run(&m, &versions);
+        assert_eq!(distinct(&clusters), 1, "{clusters:?}");
+    }
+
+    #[test]
+    fn a_chain_of_small_overlaps_does_not_glue_stories_together() {
+        // Background passage k: three paragraphs' worth of words.
+        let bg = |k: usize| {
+            format!(
+                "{} {} {}",
+                para(2000 + 3 * k),
+                para(2001 + 3 * k),
+                para(2002 + 3 * k)
+            )
+        };
+        // Twenty stories, each with six paragraphs of its own and two background passages,
+        // the second shared with the next story; and after each, a short piece that is just
+        // the passage two stories share (it is found inside both).
+        let mut all = Vec::new();
+        for k in 0..20 {
+            all.push(format!(
+                "{}
+
+{}
+
+{}",
+                text(10 * k..10 * k + 6),
+                bg(k),
+                bg(k + 1)
+            ));
+        }
+        for k in 0..19 {
+            all.push(bg(k + 1));
+        }
+        let m = Matcher::new(MatchRules::default());
+        let clusters = run(&m, &all);
+        assert_eq!(distinct(&clusters[..20]), 20, "{clusters:?}");
+    }
+
+    #[test]
+    fn a_digest_of_several_stories_merges_none_of_them() {
+        let m = Matcher::new(MatchRules::default());
+        let items: Vec<String> = (0..3).map(|i| text(10 * i..10 * i + 3)).collect();
+        let mut all = items.clone();
+        all.push(items.join("\n\n"));
+        let clusters = run(&m, &all);
+        assert_eq!(distinct(&clusters[..3]), 3, "{clusters:?}");
+    }
+
+    #[test]
+    fn one_caption_on_500_pages_merges_nothing_and_stays_fast() {
+        let caption = "A police officer stands next to the entrance of a media center with a poster in the capital on Sunday, a day before the meeting of the two presidents.";
+        // Caption pages (the caption and a few words of their own), then stories that carry
+        // the caption below their opening paragraphs.
+        let mut all: Vec<String> = (0..500)
+            .map(|i| {
+                format!(
+                    "{}
+
+{caption}
+
+{}",
+                    word(7000 + i),
+                    word(9000 + i)
+                )
+            })
+            .collect();
+        all.extend((0..50).map(|i| {
+            let p = 200 + 5 * i;
+            format!(
+                "{}
+
+{caption}
+
+{}",
+                text(p..p + 2),
+                text(p + 2..p + 4)
+            )
+        }));
+        let m = Matcher::new(MatchRules::default());
+        let start = std::time::Instant::now();
+        let clusters = run(&m, &all);
+        assert!(start.elapsed().as_secs() < 20, "{:?}", start.elapsed());
+        // Whatever the near-identical caption pages do among themselves, no story joins them
+        // or another story.
+        let pages: std::collections::HashSet<i64> = clusters[..500].iter().copied().collect();
+        assert_eq!(distinct(&clusters[500..]), 50, "{:?}", &clusters[500..]);
+        assert!(clusters[500..].iter().all(|c| !pages.contains(c)));
+    }
+
+    #[test]
+    fn a_story_matching_fifty_clusters_merges_none_and_stays_fast() {
+        let m = Matcher::new(MatchRules::default());
+        let mut all: Vec<String> = (0..50).map(|i| text(4 * i..4 * i + 4)).collect();
+        // A page holding all fifty, and then one holding the first two equally.
+        all.push(text(0..200));
+        let start = std::time::Instant::now();
+        let clusters = run(&m, &all);
+        assert!(start.elapsed().as_secs() < 5);
+        assert_eq!(distinct(&clusters[..50]), 50);
+    }
+
+    #[test]
+    fn empty_all_chrome_and_huge_bodies_are_bounded() {
+        let m = Matcher::new(MatchRules::default());
+        let chrome: String = (0..200)
+            .map(|i| format!("{} {}", word(5000 + i), word(6000 + i)))
+            .collect::<Vec<_>>()
+            .join("\n\n");
+        let huge = (0..100_000).map(word).collect::<Vec<_>>().join(" ");
+        let start = std::time::Instant::now();
+        let fp = fingerprint(&huge);
+        assert!(fp.sketch.len() <= SKETCH_MAX && fp.probes.len() <= 8 * SKETCH_MAX);
+        let texts = vec![
+            String::new(),
+            chrome.clone(),
+            chrome,
+            huge.clone(),
+            huge,
+            text(0..5),
+        ];
+        let clusters = run(&m, &texts);
+        assert!(start.elapsed().as_secs() < 5, "{:?}", start.elapsed());
+        // The empty body matches nothing; the huge body matches its copy and nothing else.
+        assert_eq!(clusters[0], 0);
+        assert_eq!(clusters[3], clusters[4]);
+        assert_eq!(clusters[5], 5);
     }
 }

@@ -326,46 +326,8 @@ impl Default for DaemonConfig {
     }
 }
 
-/// One `[[regions]]` entry: a news region of the user's, or an override of a shipped one.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
-pub struct RegionConfig {
-    /// Its identifier (`western_balkans`); a shipped region with this slug is replaced.
-    pub slug: String,
-    #[serde(default)]
-    pub label: Option<String>,
-    /// ISO 3166-1 alpha-2 codes of the countries that make a story part of it (XK for Kosovo).
-    #[serde(default)]
-    pub members: Vec<String>,
-    /// Countries that count only together with a member.
-    #[serde(default)]
-    pub periphery: Vec<String>,
-    /// The broader region it rolls up to.
-    #[serde(default)]
-    pub parent: Option<String>,
-    /// Names of the region found in text ("the Balkans").
-    #[serde(default)]
-    pub aliases: Vec<String>,
-    /// Sub-national names that point to it.
-    #[serde(default)]
-    pub sub_national: Vec<String>,
-    /// For a roll-up (such as `mena`): the regions inside it; it applies only when none of
-    /// them does.
-    #[serde(default)]
-    pub contains: Vec<String>,
-}
-
-/// One `[[topics]]` entry: a story gets the topic when its title, dateline or body holds one of
-/// `any`, all of `all` and none of `none`. Each is a word or phrase (whole words, any case), or a
-/// regular expression written `re:PATTERN`.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
-pub struct TopicConfig {
-    pub name: String,
-    pub any: Vec<String>,
-    #[serde(default)]
-    pub all: Vec<String>,
-    #[serde(default)]
-    pub none: Vec<String>,
-}
+/// One `[[regions]]` entry and one `[[topics]]` entry: the tagger owns their shape.
+pub use crate::tag::{Region as RegionConfig, TopicSpec as TopicConfig};
 
 /// `[retention]`
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]

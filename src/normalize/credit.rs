@@ -169,6 +169,13 @@ static DATE_TAIL: LazyLock<Regex> = LazyLock::new(|| {
     .expect("date tail regex")
 });
 
+/// A date in local conventions at the end of the place: `SARAJEVO, 5. decembra`, `МОСКВА, 5
+/// декабря`, `ATHEN, 5. Dezember 2025`, `PARIS, 5 décembre`: a day, one month word, maybe a year.
+static LOCAL_DATE_TAIL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?:^|,)\s*\d{1,2}\.?\s+\p{L}{3,12}\.?(?:\s+\d{4}\.?)?$")
+        .expect("local date tail regex")
+});
+
 /// Wire names matched case-insensitively as whole words anywhere in a credit. Longer names that
 /// contain shorter ones come first.
 const NAMES: &[(&str, &str)] = &[
@@ -202,6 +209,35 @@ const NAMES: &[(&str, &str)] = &[
     ("wafa news agency", "WAFA"),
     ("palestinian news agency", "WAFA"),
     ("tanjug", "Tanjug"),
+    ("танјуг", "Tanjug"),
+    ("тањуг", "Tanjug"),
+    ("fonet", "FoNet"),
+    ("фонет", "FoNet"),
+    ("beta news agency", "Beta"),
+    ("agencija beta", "Beta"),
+    ("агенција бета", "Beta"),
+    ("fena", "Fena"),
+    ("mina news agency", "MINA"),
+    ("mia news agency", "MIA"),
+    ("macedonian information agency", "MIA"),
+    ("athens-macedonian news agency", "ANA-MPA"),
+    ("albanian telegraphic agency", "ATA"),
+    ("anadolu ajansı", "Anadolu"),
+    ("анадолу", "Anadolu"),
+    ("итар-тасс", "TASS"),
+    ("тасс", "TASS"),
+    ("риа новости", "RIA Novosti"),
+    ("интерфакс", "Interfax"),
+    ("інтерфакс", "Interfax"),
+    ("укрінформ", "Ukrinform"),
+    ("укринформ", "Ukrinform"),
+    ("синьхуа", "Xinhua"),
+    ("синхуа", "Xinhua"),
+    ("新华社", "Xinhua"),
+    ("共同通信", "Kyodo"),
+    ("агенция франс прес", "AFP"),
+    ("франс пресс", "AFP"),
+    ("франс-пресс", "AFP"),
     ("croatian news agency", "Hina"),
     ("bulgarian news agency", "BTA"),
     ("agerpres", "Agerpres"),
@@ -250,6 +286,12 @@ const ACRONYMS: &[(&str, &str)] = &[
     ("PAP", "PAP"),
     ("TASS", "TASS"),
     ("ANP", "ANP"),
+    ("ANA-MPA", "ANA-MPA"),
+    ("ΑΠΕ-ΜΠΕ", "ANA-MPA"),
+    ("FENA", "Fena"),
+    ("АФП", "AFP"),
+    ("БТА", "BTA"),
+    ("ТАСС", "TASS"),
     ("IRNA", "IRNA"),
     ("MENA", "MENA"),
 ];
@@ -273,6 +315,20 @@ const WHOLE_ONLY: &[(&str, &str)] = &[
     ("QNA", "QNA"),
     ("PNA", "PNA"),
     ("RIA", "RIA Novosti"),
+    ("РИА", "RIA Novosti"),
+    ("Beta", "Beta"),
+    ("BETA", "Beta"),
+    ("Бета", "Beta"),
+    ("БЕТА", "Beta"),
+    ("FoNet", "FoNet"),
+    ("FONET", "FoNet"),
+    ("Fena", "Fena"),
+    ("MINA", "MINA"),
+    ("Mina", "MINA"),
+    ("MIA", "MIA"),
+    ("МИА", "MIA"),
+    ("ATA", "ATA"),
+    ("ХИНА", "Hina"),
     ("Bloomberg", "Bloomberg"),
     ("BLOOMBERG", "Bloomberg"),
     ("Antara", "Antara"),
@@ -281,7 +337,16 @@ const WHOLE_ONLY: &[(&str, &str)] = &[
 
 /// Names from [`WHOLE_ONLY`] that also count as the last comma-separated part of a byline
 /// (`By Jane Roe, Bloomberg`); the short acronyms do not (`Harrisburg, PA`).
-const WHOLE_OR_LAST: &[&str] = &["Bloomberg", "Hina", "Lusa", "Jiji", "Antara"];
+const WHOLE_OR_LAST: &[&str] = &[
+    "Bloomberg",
+    "Hina",
+    "Lusa",
+    "Jiji",
+    "Antara",
+    "Beta",
+    "FoNet",
+    "Fena",
+];
 
 /// Words that may trail a credit line without making it more than a credit (`Reuters Staff`).
 const CREDIT_SUFFIXES: &[&str] = &[
@@ -851,7 +916,10 @@ fn parse_dateline<'a>(p: &'a str, next: Option<&str>) -> Option<Dateline<'a>> {
 
     // A Reuters date: `LONDON, March 12`.
     let mut dated = false;
-    if let Some(m) = DATE_TAIL.find(before) {
+    if let Some(m) = DATE_TAIL
+        .find(before)
+        .or_else(|| LOCAL_DATE_TAIL.find(before))
+    {
         before = &before[..m.start()];
         dated = true;
     }
@@ -1634,6 +1702,129 @@ mod tests {
             Some("Reuters"),
             Some("LONDON"),
         );
+    }
+
+    #[test]
+    fn local_datelines_and_the_regions_wires() {
+        let cases: &[(&str, &str, Option<&str>, &str)] = &[
+            (
+                "БЕОГРАД - Председник је рекао.",
+                "Председник је рекао.",
+                None,
+                "БЕОГРАД",
+            ),
+            (
+                "PRIŠTINA – Vlada je saopštila.",
+                "Vlada je saopštila.",
+                None,
+                "PRIŠTINA",
+            ),
+            (
+                "SARAJEVO, 5. decembra (Hina) - Vijeće ministara je odlučilo.",
+                "Vijeće ministara je odlučilo.",
+                Some("Hina"),
+                "SARAJEVO",
+            ),
+            (
+                "ATINA (ANA-MPA) – Vlada je saopštila.",
+                "Vlada je saopštila.",
+                Some("ANA-MPA"),
+                "ATINA",
+            ),
+            (
+                "БЕОГРАД (Танјуг) - Влада је саопштила.",
+                "Влада је саопштила.",
+                Some("Tanjug"),
+                "БЕОГРАД",
+            ),
+            (
+                "BEOGRAD (Beta) - Vlada je saopštila.",
+                "Vlada je saopštila.",
+                Some("Beta"),
+                "BEOGRAD",
+            ),
+            (
+                "BEOGRAD (FoNet) - Vlada je saopštila.",
+                "Vlada je saopštila.",
+                Some("FoNet"),
+                "BEOGRAD",
+            ),
+            (
+                "SARAJEVO (FENA) - Vlada je saopćila.",
+                "Vlada je saopćila.",
+                Some("Fena"),
+                "SARAJEVO",
+            ),
+            (
+                "PODGORICA (MINA) - Vlada je saopštila.",
+                "Vlada je saopštila.",
+                Some("MINA"),
+                "PODGORICA",
+            ),
+            (
+                "СКОПЈЕ (МИА) - Владата соопшти.",
+                "Владата соопшти.",
+                Some("MIA"),
+                "СКОПЈЕ",
+            ),
+            (
+                "СОФИЯ (БТА) - Правителството обяви.",
+                "Правителството обяви.",
+                Some("BTA"),
+                "СОФИЯ",
+            ),
+            (
+                "TIRANA (ATA) - Qeveria njoftoi.",
+                "Qeveria njoftoi.",
+                Some("ATA"),
+                "TIRANA",
+            ),
+            (
+                "ANKARA (AA) - Hükümet açıkladı.",
+                "Hükümet açıkladı.",
+                Some("Anadolu"),
+                "ANKARA",
+            ),
+            (
+                "МОСКВА, 5 декабря (ТАСС) - Правительство заявило.",
+                "Правительство заявило.",
+                Some("TASS"),
+                "МОСКВА",
+            ),
+            (
+                "МОСКВА (РИА Новости) - Правительство заявило.",
+                "Правительство заявило.",
+                Some("RIA Novosti"),
+                "МОСКВА",
+            ),
+            (
+                "КИЇВ (Укрінформ) - Уряд заявив.",
+                "Уряд заявив.",
+                Some("Ukrinform"),
+                "КИЇВ",
+            ),
+            (
+                "BERLIN, 5. Dezember (dpa) - Die Regierung teilte mit.",
+                "Die Regierung teilte mit.",
+                Some("DPA"),
+                "BERLIN",
+            ),
+            (
+                "ROMA, 5 dicembre (ANSA) - Il governo ha detto.",
+                "Il governo ha detto.",
+                Some("ANSA"),
+                "ROMA",
+            ),
+        ];
+        for (body, rest, wire, place) in cases {
+            let got = credit(body, &[], &[]);
+            assert_eq!(got.body, *rest, "{body}");
+            assert_eq!(got.wire_service.as_deref(), *wire, "{body}");
+            assert_eq!(got.dateline.as_deref(), Some(*place), "{body}");
+        }
+        // A number and a word after a comma that is not a date's shape stays text.
+        let plain = "Vlada je, 5 puta, odbila.";
+        assert_eq!(credit(plain, &[], &[]).body, plain);
     }
 
     #[test]

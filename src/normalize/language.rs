@@ -1,9 +1,13 @@
-//! The language of a story, as an ISO 639-1 code.
+//! The language of a story, as an ISO 639-1 code; Serbian with its script (`sr-Cyrl`, `sr-Latn`).
 //!
 //! Owns the choice between what the feed declares and what the text says: the text is read with
 //! whatlang (trigrams, no model download); a declaration wins unless the text reliably says a
 //! language that is not a close relative of the declared one (feeds often declare their CMS's
-//! default `en-us` over text in another language). Never: touches I/O.
+//! default `en-us` over text in another language). Serbian, Croatian and Bosnian, which trigrams
+//! cannot tell apart, are then told apart by the words only one of them uses (Croatian `tko`,
+//! `tisuća`, its month names; Serbian ekavian `vreme`, `posle`, `šta`; Bosnian ijekavian with
+//! `šta`, `hiljada`, `historija`), and Serbian gets its script from its letters. Never: touches
+//! I/O.
 
 /// `en-US` → `en`; anything that is not a 2- or 3-letter primary subtag is dropped.
 pub fn declared_code(raw: &str) -> Option<String> {
@@ -170,10 +174,164 @@ pub fn language(
     } else {
         detect(text)
     };
-    match (declared, detected) {
+    let code = match (declared, detected) {
         (Some(d), Some(t)) if !close(&d, t) => Some(t.to_owned()),
         (Some(d), _) => Some(d),
         (None, t) => t.map(str::to_owned),
+    }?;
+    Some(match code.as_str() {
+        "sr" | "hr" | "bs" | "sh" | "me" | "cnr" => south_slavic(&code, title, body),
+        _ => code,
+    })
+}
+
+/// How much of a story is read to tell Serbian, Croatian and Bosnian apart.
+const SOUTH_SLAVIC_BYTES: usize = 4000;
+
+/// Words only one of the three standards uses (lower case, whole words). Croatian: its own
+/// vocabulary and month names; Serbian: ekavian forms and eastern words; Bosnian: the eastern
+/// words that, with ijekavian forms, mark it apart from both.
+const HR_WORDS: &[&str] = &[
+    "tko",
+    "tisuća",
+    "tisuće",
+    "tijekom",
+    "glede",
+    "obitelj",
+    "obitelji",
+    "izvješće",
+    "sveučilište",
+    "zrakoplov",
+    "nogomet",
+    "kruh",
+    "vlak",
+    "siječnja",
+    "veljače",
+    "ožujka",
+    "travnja",
+    "svibnja",
+    "lipnja",
+    "srpnja",
+    "kolovoza",
+    "rujna",
+    "listopada",
+    "studenoga",
+    "prosinca",
+    "povijest",
+    "kazalište",
+    "općina",
+    "priopćenje",
+    "sudjelovati",
+    "tjedan",
+    "tjedna",
+    "stoljeća",
+    "uvjet",
+];
+const SR_WORDS: &[&str] = &[
+    "vreme",
+    "vremena",
+    "posle",
+    "pre",
+    "dete",
+    "deca",
+    "reč",
+    "reči",
+    "mesto",
+    "mesta",
+    "sveta",
+    "tokom",
+    "hiljada",
+    "hiljade",
+    "istorija",
+    "voz",
+    "hleb",
+    "fudbal",
+    "univerzitet",
+    "opština",
+    "nedelje",
+    "nedelja",
+    "vek",
+    "veka",
+    "uslov",
+    "uslovi",
+    "saopštenje",
+    "decembra",
+    "novembra",
+    "oktobra",
+    "gde",
+    "deo",
+    "predsednik",
+    "predsednika",
+    "deluje",
+    "uprkos",
+    "dela",
+    "lepo",
+    "celu",
+    "ceo",
+    "treba da",
+    "beograd",
+];
+const BS_WORDS: &[&str] = &[
+    "historija",
+    "historije",
+    "hljeb",
+    "sedmica",
+    "sedmice",
+    "šta",
+];
+const IJEKAVIAN: &[&str] = &[
+    "vrijeme", "vremena", "poslije", "prije", "dijete", "djeca", "riječ", "riječi", "mjesto",
+    "mjesta", "svijeta", "gdje", "dio", "dijela", "lijepo", "cijelu", "cijeli", "vijeće",
+    "sjednica",
+];
+
+/// Serbian (with its script), Croatian or Bosnian, from the words of the text; the language
+/// given when the words do not say.
+fn south_slavic(given: &str, title: &str, body: &str) -> String {
+    let text = format!("{title}\n{}", head(body, SOUTH_SLAVIC_BYTES));
+    let (mut cyrillic, mut latin) = (0usize, 0usize);
+    for c in text.chars().filter(|c| c.is_alphabetic()) {
+        match c as u32 {
+            0x0400..=0x04FF => cyrillic += 1,
+            _ if c.is_ascii_alphabetic() || "čćžšđČĆŽŠĐ".contains(c) => latin += 1,
+            _ => {}
+        }
+    }
+    if cyrillic > latin {
+        // Macedonian letters say Macedonian; Serbian Cyrillic is the only other written here.
+        return if text.contains(['ѓ', 'ќ', 'ѕ', 'Ѓ', 'Ќ', 'Ѕ']) {
+            "mk".to_owned()
+        } else {
+            "sr-Cyrl".to_owned()
+        };
+    }
+    let lower = text.to_lowercase();
+    let count = |words: &[&str]| -> usize {
+        lower
+            .split(|c: char| !c.is_alphabetic())
+            .filter(|w| !w.is_empty() && words.contains(w))
+            .count()
+    };
+    let (hr, sr, bs, ije) = (
+        count(HR_WORDS),
+        count(SR_WORDS),
+        count(BS_WORDS),
+        count(IJEKAVIAN),
+    );
+    let ekavian_serbian = sr > ije && sr > hr;
+    if ekavian_serbian {
+        "sr-Latn".to_owned()
+    } else if hr > 0 && hr >= bs {
+        "hr".to_owned()
+    } else if bs > 0 && ije > 0 {
+        "bs".to_owned()
+    } else if sr > 0 && ije == 0 {
+        "sr-Latn".to_owned()
+    } else {
+        match given {
+            "sr" => "sr-Latn".to_owned(),
+            g => g.to_owned(),
+        }
     }
 }
 
@@ -193,8 +351,8 @@ mod tests {
             (None, "", DE, Some("de")),
             // A CMS default over text that is clearly another language.
             (Some("en-us"), "", DE, Some("de")),
-            // Close relatives: the declaration stands.
-            (Some("sr"), "", SR, Some("sr")),
+            // Close relatives: the declaration stands, refined by the words and the script.
+            (Some("sr"), "", SR, Some("sr-Latn")),
             // Too short to tell: the declaration, or nothing.
             (Some("fr"), "", "Oui.", Some("fr")),
             (None, "Short", "", None),
@@ -224,6 +382,33 @@ mod tests {
             Some("en"),
             "same script: the document's reading"
         );
+    }
+
+    #[test]
+    fn serbian_croatian_and_bosnian_are_told_apart_and_serbian_keeps_its_script() {
+        let doc = DocLanguage::default();
+        let sr_cyrl = "Председник Србије Александар Вучић изјавио је у четвртак да ће Србија наставити разговоре.";
+        let hr = "Hrvatska vlada priopćila je tijekom tjedna da tko god sudjeluje mora poštovati uvjete, a do prosinca će biti poznato više.";
+        let bs = "Vijeće ministara je prije sjednice saopćilo da šta god bude odlučeno, historija će to pamtiti.";
+        for declared in [Some("sr"), Some("hr"), Some("bs"), None] {
+            let got = language(declared, "", sr_cyrl, &doc);
+            if declared.is_some() || got.is_some() {
+                assert_eq!(got.as_deref(), Some("sr-Cyrl"), "{declared:?}");
+            }
+        }
+        assert_eq!(language(Some("sr"), "", hr, &doc).as_deref(), Some("hr"));
+        assert_eq!(language(Some("hr"), "", bs, &doc).as_deref(), Some("bs"));
+        assert_eq!(
+            language(Some("hr"), "", SR, &doc).as_deref(),
+            Some("sr-Latn")
+        );
+        // Too little to tell: the declaration stands, Serbian with the Latin script it is in.
+        assert_eq!(
+            language(Some("hr"), "", "Oui.", &doc).as_deref(),
+            Some("hr")
+        );
+        let mk = "Владата на Македонија соопшти дека ќе се одржи средба со претставниците.";
+        assert_eq!(language(Some("sr"), "", mk, &doc).as_deref(), Some("mk"));
     }
 
     #[test]

@@ -2,7 +2,10 @@
 //! `title`, `dateline`, `body`, gold `countries`, `source_corpus`) through the function the caller
 //! hands in (the CLI hands the daemon's pipeline, so normalization runs as it does for a feed), and
 //! scores the primary country (top-1: in the gold set) and the country set (micro precision,
-//! recall, F1), per corpus and overall.
+//! recall, F1), per corpus, per language (the line's `lang`, when it has one) and overall, with the
+//! share of stories that got no country at all.
+//!
+//! Never: writes files.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -25,6 +28,8 @@ struct Labeled {
     countries: Vec<String>,
     #[serde(default)]
     source_corpus: Option<String>,
+    #[serde(default)]
+    lang: Option<String>,
 }
 
 /// One story's output, for `--predictions`.
@@ -45,6 +50,8 @@ pub struct Score {
     pub precision: f64,
     pub recall: f64,
     pub f1: f64,
+    /// Share of the stories that got no country at all.
+    pub no_country: f64,
 }
 
 #[derive(Debug, Default)]
@@ -55,6 +62,7 @@ struct Counts {
     tp: usize,
     fp: usize,
     fn_: usize,
+    no_country: usize,
 }
 
 impl Counts {
@@ -71,6 +79,7 @@ impl Counts {
             } else {
                 0.0
             },
+            no_country: self.no_country as f64 / self.stories.max(1) as f64,
         }
     }
 }
@@ -78,7 +87,11 @@ impl Counts {
 #[derive(Debug)]
 pub struct Report {
     pub overall: Score,
+    /// Per corpus, then one row per language named `lang=xx none=0.123` (its share of stories
+    /// with no country), so a report that lists corpora lists the languages too.
     pub by_corpus: Vec<(String, Score)>,
+    /// Per language (the line's `lang`), when the lines have one.
+    pub by_language: Vec<(String, Score)>,
     pub stories_per_second: f64,
     pub predictions: Vec<Prediction>,
 }
@@ -108,6 +121,7 @@ pub fn evaluate(
     }
     let mut all = Counts::default();
     let mut by: BTreeMap<String, Counts> = BTreeMap::new();
+    let mut by_lang: BTreeMap<String, Counts> = BTreeMap::new();
     let mut predictions = Vec::with_capacity(stories.len());
     let mut elapsed = Duration::ZERO;
     for s in &stories {
@@ -124,8 +138,15 @@ pub fn evaluate(
         let predicted: Vec<String> = tags.countries.iter().map(|c| c.code.clone()).collect();
         let primary = tags.primary().map(str::to_owned);
         let corpus = s.source_corpus.clone().unwrap_or_else(|| "-".to_owned());
-        for c in [&mut all, by.entry(corpus).or_default()] {
+        let mut groups = vec![&mut all, by.entry(corpus).or_default()];
+        if let Some(l) = s.lang.as_deref().filter(|l| !l.is_empty()) {
+            groups.push(by_lang.entry(l.to_owned()).or_default());
+        }
+        for c in groups {
             c.stories += 1;
+            if predicted.is_empty() {
+                c.no_country += 1;
+            }
             if !s.countries.is_empty() {
                 c.with_gold += 1;
                 if primary.as_ref().is_some_and(|p| s.countries.contains(p)) {
@@ -150,9 +171,18 @@ pub fn evaluate(
             regions: tags.regions.iter().map(|r| r.slug.clone()).collect(),
         });
     }
+    let by_language: Vec<(String, Score)> =
+        by_lang.into_iter().map(|(k, c)| (k, c.score())).collect();
+    let mut by_corpus: Vec<(String, Score)> = by.into_iter().map(|(k, c)| (k, c.score())).collect();
+    by_corpus.extend(
+        by_language
+            .iter()
+            .map(|(l, s)| (format!("lang={l} none={:.3}", s.no_country), s.clone())),
+    );
     Ok(Report {
         overall: all.score(),
-        by_corpus: by.into_iter().map(|(k, c)| (k, c.score())).collect(),
+        by_corpus,
+        by_language,
         stories_per_second: stories.len() as f64 / elapsed.as_secs_f64().max(1e-9),
         predictions,
     })

@@ -3,16 +3,26 @@
 Adds what the YAML leaves to M49 (the members of caribbean, oceania, sub_saharan_africa and
 latin_america, whose `m49_by_country.tsv` is not in the shared data) and which regions are
 roll-ups (a story is tagged with them only when no region inside them applies).
-Run: python3 tools/gazetteer/regions.py
+Also adds the continent-level roll-ups (europe, asia, africa, americas; oceania is a news region
+already) from GeoNames' continent of each country, so every country rolls up to at least its
+continent: `--region europe` finds a Swiss story. They are marked `continent`: a story gets them
+with its other regions, but they are never its most specific region.
+Run: python3 tools/gazetteer/regions.py [../shared/data/geo]
 """
 import json
 import pathlib
+import sys
 
 import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SRC = ROOT / "data/geo/news_regions.yaml"
 OUT = ROOT / "data/geo/regions.json"
+GEO = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT.parent / "shared/data/geo"
+
+# GeoNames continent codes -> continent roll-up (slug, label).
+CONTINENTS = {"EU": ("europe", "Europe"), "AS": ("asia", "Asia"), "AF": ("africa", "Africa"),
+              "NA": ("americas", "Americas"), "SA": ("americas", "Americas")}
 
 # UN M49 (standard country or area codes for statistical use), as ISO 3166-1 alpha-2.
 CARIBBEAN = "AI AG AW BS BB BQ VG KY CU CW DM DO GD GP HT JM MQ MS PR BL KN LC MF VC SX TT TC VI".split()
@@ -68,6 +78,30 @@ def main():
                                                    if a not in (r.get("aliases") or [])],
             "sub_national": r.get("sub_national") or [],
             "contains": ROLLUPS.get(slug, []),
+        })
+    by_continent = {}
+    with open(GEO / "gazetteer/geonames_countryInfo.txt", encoding="utf-8") as f:
+        for line in f:
+            r = line.rstrip("\n").split("\t")
+            if line.startswith("#") or len(r) < 9 or r[0] in ("CS", "AN"):
+                continue
+            if r[8] in CONTINENTS:
+                by_continent.setdefault(CONTINENTS[r[8]], set()).add(r[0])
+    by_continent[CONTINENTS["EU"]].add("XK")
+    for (slug, label), members in sorted(by_continent.items()):
+        inside = sorted(r["slug"] for r in out
+                        if r["members"] and set(r["members"]) <= members)
+        parents = sorted({r["parent"] for r in out if r["slug"] in inside and r["parent"]})
+        out.append({
+            "slug": slug,
+            "label": label,
+            "members": sorted(members),
+            "periphery": [],
+            "parent": None,
+            "aliases": [],
+            "sub_national": [],
+            "contains": inside + [p for p in parents if p not in inside and p != slug],
+            "continent": True,
         })
     OUT.write_text(json.dumps({"regions": out}, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     print(f"{OUT}: {len(out)} regions")

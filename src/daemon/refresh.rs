@@ -559,6 +559,7 @@ impl App {
                 inner
                     .metrics
                     .stored(w.new_stories, w.updated_stories, w.reprints, w.tags);
+                inner.metrics.merged(w.merges);
                 result.new_stories = w.new_stories;
                 debug!(new = w.new_stories, updated = w.updated_stories, "stored");
                 Refreshed {

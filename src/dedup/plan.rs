@@ -11,7 +11,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
-use super::{Arrival, Fingerprint, Matcher, Placement};
+use super::{Arrival, Fingerprint, Matcher, Merge, Placement};
 
 /// A new story of a batch, stored (it has an id) and not yet placed.
 #[derive(Debug, Clone, Copy)]
@@ -23,8 +23,8 @@ pub struct Stored<'a> {
 }
 
 /// Sorts `new` in matching order (published order, then id, i.e. document order) and asks the
-/// matcher where each goes.
-pub fn place_new(matcher: &Matcher, new: &mut [Stored<'_>]) -> Vec<Placement> {
+/// matcher where each goes and which stored clusters the batch's evidence merges.
+pub fn place_new(matcher: &Matcher, new: &mut [Stored<'_>]) -> (Vec<Placement>, Vec<Merge>) {
     new.sort_by_key(|s| (s.instant.timestamp(), s.id));
     let arrivals: Vec<Arrival<'_>> = new
         .iter()
@@ -33,7 +33,7 @@ pub fn place_new(matcher: &Matcher, new: &mut [Stored<'_>]) -> Vec<Placement> {
             fingerprint: s.fingerprint,
         })
         .collect();
-    matcher.place(&arrivals)
+    matcher.plan(&arrivals)
 }
 
 /// The stored clusters `placements` join (sorted, unique).

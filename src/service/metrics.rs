@@ -52,6 +52,7 @@ pub struct Metrics {
     stories_new: AtomicU64,
     stories_updated: AtomicU64,
     reprints: AtomicU64,
+    merges: AtomicU64,
     tags: AtomicU64,
     database_errors: AtomicU64,
     /// Unix milliseconds of the scheduler loop's last turn (0: not started).
@@ -91,6 +92,11 @@ impl Metrics {
         self.stories_updated.fetch_add(updated, Ordering::Relaxed);
         self.reprints.fetch_add(reprints, Ordering::Relaxed);
         self.tags.fetch_add(tags, Ordering::Relaxed);
+    }
+
+    /// Stored clusters merged into another (a new story bridged them).
+    pub fn merged(&self, n: u64) {
+        self.merges.fetch_add(n, Ordering::Relaxed);
     }
 
     pub fn database_error(&self) {
@@ -167,6 +173,11 @@ impl Metrics {
                 "reprints_found_total",
                 "New stories that joined an existing reprint cluster.",
                 get(&self.reprints),
+            ),
+            (
+                "cluster_merges_total",
+                "Reprint clusters merged into another because a new story bridged them.",
+                get(&self.merges),
             ),
             (
                 "tags_written_total",

@@ -147,6 +147,8 @@ pub struct Written {
     pub updated_stories: u64,
     /// New stories that joined an existing cluster.
     pub reprints: u64,
+    /// Stored clusters merged into another because a new story bridged them.
+    pub merges: u64,
     /// Tag rows written.
     pub tags: u64,
 }

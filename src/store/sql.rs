@@ -17,7 +17,7 @@ use crate::dedup::plan::{
     assign_clusters, follow, joined_clusters, new_cluster_origins, place_new, settle_vanished,
     Stored,
 };
-use crate::dedup::{Fingerprint, Matcher};
+use crate::dedup::{Fingerprint, Matcher, Merge};
 use crate::model::{rfc3339_opt, Feed, FeedId};
 
 pub(super) use d::{connect, Pool};
@@ -502,10 +502,13 @@ async fn write_refresh(
     }
     sync_matcher(&mut tx, matcher).await?;
     let mut new = stored_new(&rows.new, stories, update.now);
-    let (placed, reprints, seq) = place_in_clusters(&mut tx, &mut new, matcher).await?;
+    let (placed, reprints, seq, merges) =
+        place_in_clusters(&mut tx, &mut new, matcher, update.now).await?;
     written.reprints = reprints;
+    written.merges = merges.len() as u64;
     tx.commit().await?;
     matcher.commit(placed, seq);
+    matcher.commit_merges(&merges);
     Ok(Some(written))
 }
 
@@ -694,14 +697,16 @@ async fn write_tags(
 }
 
 /// Places a refresh's new stories in clusters (call under the cluster lock): new clusters are
-/// created, members assigned, every touched cluster's origin recomputed. Returns what the
-/// matcher takes in, the reprints, and the batch's placement number.
+/// created, members assigned, every touched cluster's origin recomputed, and the stored clusters
+/// the batch bridges merged. Returns what the matcher takes in, the reprints, the batch's
+/// placement number and the merges applied (for the matcher, after commit).
 async fn place_in_clusters(
     tx: &mut d::Conn,
     new: &mut [Stored<'_>],
     matcher: &Matcher,
-) -> Result<(Placed, u64, i64), sqlx::Error> {
-    let mut placements = place_new(matcher, new);
+    now: DateTime<Utc>,
+) -> Result<(Placed, u64, i64, Vec<Merge>), sqlx::Error> {
+    let (mut placements, merges) = place_new(matcher, new);
     let joined = joined_clusters(&placements);
     if !joined.is_empty() {
         let sql = format!("SELECT id FROM clusters WHERE {}", d::in_list("id", 1));
@@ -765,7 +770,13 @@ async fn place_in_clusters(
         qb.build().execute(&mut *tx).await?;
     }
     recompute(tx, &a.touched).await?;
-    Ok((a.placed, a.reprints, seq))
+    let pairs: Vec<(i64, i64)> = merges.iter().map(|m| (m.from, m.into)).collect();
+    let applied = apply_merges(tx, &pairs, now)
+        .await?
+        .into_iter()
+        .map(|(from, into)| Merge { from, into })
+        .collect();
+    Ok((a.placed, a.reprints, seq, applied))
 }
 
 /// Recomputes the origin, size, times and reprint marks of clusters whose members changed.
@@ -784,13 +795,15 @@ async fn recompute(tx: &mut d::Conn, ids: &[i64]) -> Result<(), sqlx::Error> {
 }
 
 /// Applies cluster merges in order (call under the cluster lock): see `Store::merge_clusters`.
-/// Returns how many were applied.
+/// Returns the merges applied, each `into` followed to the cluster that survived; a merge whose
+/// clusters are not both stored any more is skipped.
 async fn apply_merges(
     tx: &mut d::Conn,
     merges: &[(i64, i64)],
     now: DateTime<Utc>,
-) -> Result<u64, sqlx::Error> {
+) -> Result<Vec<(i64, i64)>, sqlx::Error> {
     let mut done: HashMap<i64, i64> = HashMap::new();
+    let mut applied = Vec::new();
     let mut into_ids = Vec::new();
     for &(from, into) in merges {
         let into = follow(&done, into).unwrap_or(into);
@@ -813,13 +826,14 @@ async fn apply_merges(
             q.execute(&mut *tx).await?;
         }
         done.insert(from, into);
+        applied.push((from, into));
         into_ids.push(into);
     }
     into_ids.retain(|c| !done.contains_key(c));
     into_ids.sort_unstable();
     into_ids.dedup();
     recompute(tx, &into_ids).await?;
-    Ok(done.len() as u64)
+    Ok(applied)
 }
 
 pub(super) async fn merge_clusters(
@@ -829,7 +843,7 @@ pub(super) async fn merge_clusters(
 ) -> Result<u64, StoreError> {
     let mut tx = d::begin(p).await?;
     d::lock_clusters(&mut tx).await?;
-    let n = apply_merges(&mut tx, merges, now).await?;
+    let n = apply_merges(&mut tx, merges, now).await?.len() as u64;
     tx.commit().await?;
     Ok(n)
 }

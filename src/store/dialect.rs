@@ -110,7 +110,10 @@ pub(super) mod pg {
 
 /// SQLite.
 pub(super) mod lite {
+    use std::collections::HashMap;
+    use std::path::PathBuf;
     use std::str::FromStr;
+    use std::sync::{Arc, Mutex};
     use std::time::Duration;
 
     use chrono::{DateTime, Utc};
@@ -166,15 +169,56 @@ pub(super) mod lite {
         format!("{col} IN (SELECT value FROM json_each(${n}))")
     }
 
+    /// A write transaction, holding the process's turn to write to its database file.
+    pub struct Tx {
+        tx: sqlx::Transaction<'static, Db>,
+        _turn: tokio::sync::OwnedMutexGuard<()>,
+    }
+
+    impl std::ops::Deref for Tx {
+        type Target = Conn;
+        fn deref(&self) -> &Conn {
+            &self.tx
+        }
+    }
+
+    impl std::ops::DerefMut for Tx {
+        fn deref_mut(&mut self) -> &mut Conn {
+            &mut self.tx
+        }
+    }
+
+    impl Tx {
+        pub async fn commit(self) -> Result<(), sqlx::Error> {
+            self.tx.commit().await
+        }
+    }
+
+    /// The turn to write of each database file this process opened.
+    static TURNS: std::sync::LazyLock<Mutex<HashMap<PathBuf, Arc<tokio::sync::Mutex<()>>>>> =
+        std::sync::LazyLock::new(Default::default);
+
     /// Every write transaction begins IMMEDIATE: a deferred one that reads first and then
-    /// writes gets SQLITE_BUSY at once (no busy wait) when another writer is active.
-    pub async fn begin(p: &Pool) -> Result<sqlx::Transaction<'static, Db>, sqlx::Error> {
-        p.begin_with("BEGIN IMMEDIATE").await
+    /// writes gets SQLITE_BUSY at once (no busy wait) when another writer is active. Writers of
+    /// this process first queue for their turn in memory: SQLite's own busy wait sleeps in
+    /// steps of up to 100 ms, leaving the file idle between writers, while a queue hands the
+    /// turn on at once.
+    pub async fn begin(p: &Pool) -> Result<Tx, sqlx::Error> {
+        let file = p.connect_options().get_filename().to_path_buf();
+        let turn = {
+            let mut turns = TURNS
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            turns.entry(file).or_default().clone()
+        };
+        let turn = turn.lock_owned().await;
+        let tx = p.begin_with("BEGIN IMMEDIATE").await?;
+        Ok(Tx { tx, _turn: turn })
     }
 
     /// A refresh's transaction: commits do not wait for the disk already
     /// (`synchronous = NORMAL` in WAL mode).
-    pub async fn begin_refresh(p: &Pool) -> Result<sqlx::Transaction<'static, Db>, sqlx::Error> {
+    pub async fn begin_refresh(p: &Pool) -> Result<Tx, sqlx::Error> {
         begin(p).await
     }
 

@@ -68,8 +68,8 @@ pub enum EvalCommand {
     /// last a JSON line {"precision", "recall", "f1", "pages", "pages_per_second"}.
     Extract { dir: PathBuf },
     /// Reprint detection on labeled appearances (JSONL, gzipped or not: the format of
-    /// ../shared/data/dedup/README.md), through the daemon's engine with the config's `[dedup]`
-    /// rules, in published order. Prints pairwise P, R, F1, ARI, recall per op, false merges by
+    /// ../shared/data/dedup/README.md), through the daemon's pipeline and engine with the
+    /// config's `[dedup]` rules, in published order. Prints pairwise P, R, F1, ARI, recall per op, false merges by
     /// kind, the worst errors, and last a JSON line {"precision", "recall", "f1", "ari",
     /// "stories", "stories_per_second"}.
     Dedup {
@@ -84,7 +84,9 @@ pub enum EvalCommand {
         explain: Option<String>,
     },
     /// Country tagging on labeled stories (JSONL, gzipped or not: the format of
-    /// ../shared/data/geo/README.md), with the config's regions and topics. Prints top-1 and
+    /// ../shared/data/geo/README.md), each run through the daemon's pipeline (normalized, so a
+    /// dateline at the head of the body is found, then tagged) with the config's normalization
+    /// rules, regions and topics. Prints top-1 and
     /// country precision, recall and F1 per corpus, and last a JSON line {"top1", "precision",
     /// "recall", "f1", "stories", "stories_per_second"}.
     Tag {

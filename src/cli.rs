@@ -52,6 +52,10 @@ pub enum Command {
     Feeds(FeedsCommand),
     /// Print stored stories, newest first.
     Stories(StoriesArgs),
+    /// Re-tag stored stories with the current tagger, regions and topics (after a config or
+    /// upgrade changed them), in short batches beside a running daemon. An interrupted run
+    /// resumes where it stopped.
+    Retag(RetagArgs),
     /// Show what wirefeed would store for a feed file or URL, without a database: parse and
     /// normalize, one JSON object per story (the shape of `stories --json`).
     Inspect(InspectArgs),
@@ -140,6 +144,19 @@ pub enum FeedsCommand {
     Import { file: PathBuf },
     /// Print every feed (from the config file and added ones) as OPML 2.0.
     Export,
+}
+
+#[derive(Debug, Args)]
+pub struct RetagArgs {
+    /// Only stories first seen this long ago or later: `24h`, `7d`, `2w` (default: every story).
+    #[arg(long, value_parser = parse_duration)]
+    pub since: Option<chrono::Duration>,
+    /// Start over even if an interrupted run could be resumed.
+    #[arg(long)]
+    pub restart: bool,
+    /// Stories per batch (one short transaction each).
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(i64).range(1..=10_000))]
+    pub batch: i64,
 }
 
 #[derive(Debug, Args)]
@@ -269,6 +286,7 @@ async fn dispatch(command: Command, config: Config, config_path: Option<PathBuf>
         Command::Check => Ok(()),
         Command::Feeds(cmd) => feeds(config, cmd).await,
         Command::Stories(args) => stories(config, args).await,
+        Command::Retag(args) => retag(config, args).await,
         Command::Inspect(args) => inspect(config, args).await,
         Command::Eval(EvalCommand::Extract { dir }) => eval_extract(&dir),
         Command::Eval(EvalCommand::Tag { file, predictions }) => {
@@ -458,9 +476,8 @@ async fn feeds(config: Config, cmd: FeedsCommand) -> Result<()> {
                 .into_iter()
                 .map(|f| f.url)
                 .collect();
-            use std::io::IsTerminal;
-            let progress = std::io::stderr().is_terminal() && parsed.feeds.len() > 20;
             let total = parsed.feeds.len();
+            let progress = Progress::new(total > 20);
             let mut added = 0;
             for (i, f) in parsed.feeds.iter().enumerate() {
                 if !known.contains(&f.url) {
@@ -478,20 +495,9 @@ async fn feeds(config: Config, cmd: FeedsCommand) -> Result<()> {
                         .await?;
                     added += 1;
                 }
-                if progress {
-                    let width = 30;
-                    let done = (i + 1) * width / total;
-                    eprint!(
-                        "\r[{}{}] {}/{total}",
-                        "#".repeat(done),
-                        " ".repeat(width - done),
-                        i + 1
-                    );
-                }
+                progress.show(i + 1, total);
             }
-            if progress {
-                eprintln!();
-            }
+            progress.end();
             writeln!(
                 out,
                 "{}: {total} feeds, {added} added, {} already present, {} outlines skipped",
@@ -564,6 +570,102 @@ async fn feeds(config: Config, cmd: FeedsCommand) -> Result<()> {
             }
         }
     }
+    Ok(())
+}
+
+/// A progress bar on stderr, drawn only when stderr is a terminal.
+struct Progress {
+    on: bool,
+}
+
+impl Progress {
+    fn new(wanted: bool) -> Progress {
+        use std::io::IsTerminal;
+        Progress {
+            on: wanted && std::io::stderr().is_terminal(),
+        }
+    }
+
+    fn show(&self, done: usize, total: usize) {
+        if self.on {
+            let width = 30;
+            let filled = done.min(total) * width / total.max(1);
+            eprint!(
+                "\r[{}{}] {done}/{total}",
+                "#".repeat(filled),
+                " ".repeat(width - filled)
+            );
+        }
+    }
+
+    fn end(&self) {
+        if self.on {
+            eprintln!();
+        }
+    }
+}
+
+async fn retag(config: Config, args: RetagArgs) -> Result<()> {
+    let tagger = crate::tag::Tagger::new(&config.regions, &config.topics)?;
+    let store = connect(&config).await?;
+    store.migrate().await?;
+    let resumed = if args.restart {
+        None
+    } else {
+        store.retag_progress().await?
+    };
+    let mut run = match resumed {
+        Some(run) => {
+            eprintln!(
+                "resuming the re-tagging run started {} after story {}",
+                run.started_at.to_rfc3339(),
+                run.last_story_id
+            );
+            run
+        }
+        None => {
+            let now = Utc::now();
+            let since = match args.since {
+                Some(d) => Some(
+                    now.checked_sub_signed(d)
+                        .context("--since reaches before any representable date")?,
+                ),
+                None => None,
+            };
+            crate::store::RetagProgress {
+                since,
+                last_story_id: 0,
+                started_at: now,
+            }
+        }
+    };
+    let total = usize::try_from(store.retag_remaining(&run).await?).unwrap_or(0);
+    let progress = Progress::new(total > 0);
+    let mut done = 0usize;
+    loop {
+        let batch = store.retag_batch(&run, args.batch).await?;
+        let Some(last) = batch.last().map(|s| s.id) else {
+            break;
+        };
+        let tagged: Vec<(i64, crate::tag::Tags)> = batch
+            .iter()
+            .map(|s| {
+                let tags = tagger.tag(crate::tag::Text {
+                    title: &s.title,
+                    dateline: s.dateline.as_deref(),
+                    body: &s.body,
+                });
+                (s.id, tags)
+            })
+            .collect();
+        run.last_story_id = last;
+        store.write_retag(&tagged, &run, Utc::now()).await?;
+        done += batch.len();
+        progress.show(done, total.max(done));
+    }
+    progress.end();
+    store.finish_retag().await?;
+    writeln!(std::io::stdout().lock(), "re-tagged {done} stories")?;
     Ok(())
 }
 

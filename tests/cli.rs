@@ -602,3 +602,63 @@ fn an_opml_file_imported_twice_adds_its_feeds_once_and_exports_back() {
         2
     );
 }
+
+#[tokio::test]
+async fn retag_applies_a_new_topic_to_stored_stories_and_leaves_no_run_behind() {
+    let db = TestDb::sqlite();
+    let dir = db.dir().expect("sqlite dir");
+    let server = FeedServer::start().await;
+    let rss = server.fixture("/rss2.xml", "rss2_html_description.xml");
+    let config = write_config(&dir, &db.url, &[(&rss, "The Example Times", false)]);
+    let run = |args: &'static [&'static str]| {
+        let c = config.clone();
+        tokio::task::spawn_blocking(move || wirefeed(&c, args))
+    };
+    let out = run(&["run", "--once"]).await.expect("join");
+    assert!(out.status.success(), "{out:?}");
+    let topics = |out: &Output| -> Vec<(String, Vec<String>)> {
+        json_lines(out)
+            .iter()
+            .map(|s| {
+                let t = s["topics"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|v| v.as_str().map(str::to_owned))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                (s["title"].as_str().unwrap_or_default().to_owned(), t)
+            })
+            .collect()
+    };
+    let before = topics(&run(&["stories", "--json"]).await.expect("join"));
+    assert!(before.iter().all(|(_, t)| t.is_empty()), "{before:?}");
+
+    // A topic added to the config reaches stories stored before it, one story per batch.
+    let mut text = std::fs::read_to_string(&config).expect("read config");
+    text.push_str("[[topics]]\nname = \"arms-trade\"\nany = [\"missile\", \"missiles\"]\n");
+    std::fs::write(&config, text).expect("write config");
+    let out = run(&["retag", "--batch", "1"]).await.expect("join");
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("re-tagged 2 stories"),
+        "{out:?}"
+    );
+    let after = topics(&run(&["stories", "--json"]).await.expect("join"));
+    for (title, t) in &after {
+        let expect: &[&str] = if title.contains("Javelin") {
+            &["arms-trade"]
+        } else {
+            &[]
+        };
+        assert_eq!(t, expect, "{title}");
+    }
+    // The finished run is forgotten: the next one starts over (and changes nothing).
+    let out = run(&["retag"]).await.expect("join");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("re-tagged 2 stories"),
+        "{out:?}"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).is_empty(), "{out:?}");
+}

@@ -466,3 +466,75 @@ async fn two_feeds_of_one_source_storing_one_item_at_once_store_it_once() {
         f.db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn an_interrupted_retag_run_resumes_after_its_last_batch() {
+    for db in databases().await {
+        let f = open(db).await;
+        let feed = f.feed(1).await;
+        let batch: Vec<Incoming> = TEXTS
+            .iter()
+            .enumerate()
+            .map(|(i, t)| story(&format!("r{i}"), t, at(1)))
+            .collect();
+        f.refresh(feed, &batch).await.expect("refresh");
+        assert_eq!(f.store.retag_progress().await.expect("progress"), None);
+
+        // A run that did one batch of one story and stopped.
+        let mut run = wirefeed::store::RetagProgress {
+            since: Some(at(0)),
+            last_story_id: 0,
+            started_at: at(20),
+        };
+        let first = f.store.retag_batch(&run, 1).await.expect("batch");
+        assert_eq!(first.len(), 1);
+        run.last_story_id = first[0].id;
+        let tags = wirefeed::tag::Tags {
+            topics: vec!["harbours".to_owned()],
+            ..Default::default()
+        };
+        f.store
+            .write_retag(&[(first[0].id, tags)], &run, at(21))
+            .await
+            .expect("write");
+
+        // The next run finds it and goes on after that story, over the other two.
+        let resumed = f
+            .store
+            .retag_progress()
+            .await
+            .expect("progress")
+            .expect("an unfinished run");
+        assert_eq!(resumed, run, "{}", f.db.backend);
+        assert_eq!(f.store.retag_remaining(&resumed).await.expect("count"), 2);
+        let rest = f.store.retag_batch(&resumed, 10).await.expect("batch");
+        assert!(rest.iter().all(|s| s.id > first[0].id), "{}", f.db.backend);
+        assert_eq!(rest.len(), 2);
+        let tagged = f.stories(None).await;
+        let topics = |key: &str| {
+            tagged
+                .iter()
+                .find(|s| s.key == key)
+                .map(|s| s.topics.clone())
+                .expect("story")
+        };
+        assert_eq!(
+            topics("r0"),
+            vec!["harbours".to_owned()],
+            "{}",
+            f.db.backend
+        );
+        assert_eq!(topics("r1"), vec!["economy".to_owned()], "untouched yet");
+
+        // A run that excludes stories first seen before its `since` finds none of them.
+        let later = wirefeed::store::RetagProgress {
+            since: Some(at(23)),
+            ..resumed.clone()
+        };
+        assert_eq!(f.store.retag_remaining(&later).await.expect("count"), 0);
+
+        f.store.finish_retag().await.expect("finish");
+        assert_eq!(f.store.retag_progress().await.expect("progress"), None);
+        f.db.cleanup().await;
+    }
+}

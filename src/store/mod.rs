@@ -153,6 +153,25 @@ pub struct Written {
     pub tags: u64,
 }
 
+/// A `wirefeed retag` run: which stories it covers and how far it got.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetagProgress {
+    /// Only stories first seen at or after this instant (fixed when the run starts).
+    pub since: Option<DateTime<Utc>>,
+    /// The last story re-tagged (stories go in id order).
+    pub last_story_id: i64,
+    pub started_at: DateTime<Utc>,
+}
+
+/// What `retag` reads of a stored story: what the tagger reads.
+#[derive(Debug, Clone)]
+pub struct RetagStory {
+    pub id: i64,
+    pub title: String,
+    pub dateline: Option<String>,
+    pub body: String,
+}
+
 /// Feed counts by state and the scheduler's lag, read from the database when scraped.
 #[derive(Debug, Clone, Default)]
 pub struct DbGauges {
@@ -372,26 +391,24 @@ pub struct Incoming {
     pub tags: crate::tag::Tags,
 }
 
-/// The `story_tags` rows of the stories written (story id, index into the refresh's stories):
-/// (story id, kind, value, score, primary).
-fn tag_rows(
-    written: &[(i64, usize)],
-    stories: &[Incoming],
+/// The `story_tags` rows of tagged stories (story id, its tags): (story id, kind, value, score,
+/// primary).
+fn tag_rows<'a>(
+    tagged: impl IntoIterator<Item = (i64, &'a crate::tag::Tags)>,
 ) -> Vec<(i64, &'static str, String, f64, bool)> {
     let mut rows = Vec::new();
-    for (id, i) in written {
-        let t = &stories[*i].tags;
+    for (id, t) in tagged {
         for c in &t.countries {
-            rows.push((*id, "country", c.code.clone(), c.score, c.primary));
+            rows.push((id, "country", c.code.clone(), c.score, c.primary));
         }
         for r in &t.regions {
-            rows.push((*id, "region", r.slug.clone(), r.score, false));
+            rows.push((id, "region", r.slug.clone(), r.score, false));
         }
         let mut topics: Vec<&String> = t.topics.iter().collect();
         topics.sort();
         topics.dedup();
         for name in topics {
-            rows.push((*id, "topic", name.clone(), 1.0, false));
+            rows.push((id, "topic", name.clone(), 1.0, false));
         }
     }
     rows
@@ -755,6 +772,44 @@ impl Store {
         stories_before: Option<DateTime<Utc>>,
     ) -> Result<(u64, u64), StoreError> {
         dispatch!(self, p => prune(p, fetches_before, stories_before))
+    }
+
+    /// The unfinished `retag` run, if one was interrupted.
+    pub async fn retag_progress(&self) -> Result<Option<RetagProgress>, StoreError> {
+        dispatch!(self, p => retag_progress(p))
+    }
+
+    /// Stories a `retag` run has still to do.
+    pub async fn retag_remaining(&self, run: &RetagProgress) -> Result<i64, StoreError> {
+        dispatch!(self, p => retag_remaining(p, run))
+    }
+
+    /// The next `limit` stories of a `retag` run (after its last story, first seen at or after
+    /// its `since`), in id order.
+    pub async fn retag_batch(
+        &self,
+        run: &RetagProgress,
+        limit: i64,
+    ) -> Result<Vec<RetagStory>, StoreError> {
+        dispatch!(self, p => retag_batch(p, run, limit))
+    }
+
+    /// Replaces the tags of a batch of stories and records the run's progress (`run` with its
+    /// `last_story_id` moved past the batch), in one short transaction, so an interrupted run
+    /// resumes after the last batch written and a daemon writing meanwhile waits at most for
+    /// one batch.
+    pub async fn write_retag(
+        &self,
+        tagged: &[(i64, crate::tag::Tags)],
+        run: &RetagProgress,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        dispatch!(self, p => write_retag(p, tagged, run, now))
+    }
+
+    /// Forgets a finished `retag` run.
+    pub async fn finish_retag(&self) -> Result<(), StoreError> {
+        dispatch!(self, p => finish_retag(p))
     }
 
     /// Feeds by state and the scheduler's lag, for metrics and STATUS lines.

@@ -11,7 +11,8 @@ use sqlx::{QueryBuilder, Row};
 
 use super::{
     attach_tags, stored_new, tag_rows, Claim, DbGauges, FeedInfo, FeedUpdate, Incoming, NewFeed,
-    StoreError, StoredStory, StoryQuery, TagRow, Targets, Written, INSERT_TAGS, TAG_BATCH,
+    RetagProgress, RetagStory, StoreError, StoredStory, StoryQuery, TagRow, Targets, Written,
+    INSERT_TAGS, TAG_BATCH,
 };
 use crate::dedup::plan::{
     assign_clusters, follow, joined_clusters, new_cluster_origins, place_new, settle_vanished,
@@ -681,7 +682,16 @@ async fn write_tags(
     }
     let mut all = new.to_vec();
     all.extend_from_slice(changed);
-    let rows = tag_rows(&all, stories);
+    let rows = tag_rows(all.iter().map(|(id, i)| (*id, &stories[*i].tags)));
+    insert_tags(tx, &rows).await?;
+    Ok(rows.len() as u64)
+}
+
+/// Inserts `story_tags` rows in batches.
+async fn insert_tags(
+    tx: &mut d::Conn,
+    rows: &[(i64, &'static str, String, f64, bool)],
+) -> Result<(), sqlx::Error> {
     for chunk in rows.chunks(TAG_BATCH) {
         let mut qb = QueryBuilder::new(INSERT_TAGS);
         qb.push_values(chunk, |mut b, (id, kind, value, score, primary)| {
@@ -693,7 +703,7 @@ async fn write_tags(
         });
         qb.build().execute(&mut *tx).await?;
     }
-    Ok(rows.len() as u64)
+    Ok(())
 }
 
 /// Places a refresh's new stories in clusters (call under the cluster lock): new clusters are
@@ -1007,4 +1017,107 @@ pub(super) async fn stories(p: &Pool, q: &StoryQuery) -> Result<Vec<StoredStory>
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
     attach_tags(&mut out, tags);
     Ok(out)
+}
+
+pub(super) async fn retag_progress(p: &Pool) -> Result<Option<RetagProgress>, StoreError> {
+    let row: Option<(Option<d::Time>, i64, Option<d::Time>)> = sqlx::query_as(
+        "SELECT since_at, last_story_id, started_at FROM retag_progress WHERE id = 1",
+    )
+    .fetch_optional(p)
+    .await?;
+    Ok(row.map(|(since, last, started)| RetagProgress {
+        since: d::read_time(since),
+        last_story_id: last,
+        started_at: d::read_time(started).unwrap_or_else(Utc::now),
+    }))
+}
+
+pub(super) async fn retag_remaining(p: &Pool, run: &RetagProgress) -> Result<i64, StoreError> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM stories WHERE id > $1 AND ($2 IS NULL OR first_seen_at >= $2)",
+    )
+    .bind(run.last_story_id)
+    .bind(run.since.map(d::time))
+    .fetch_one(p)
+    .await?;
+    Ok(n)
+}
+
+pub(super) async fn retag_batch(
+    p: &Pool,
+    run: &RetagProgress,
+    limit: i64,
+) -> Result<Vec<RetagStory>, StoreError> {
+    let rows: Vec<(i64, String, Option<String>, String)> = sqlx::query_as(
+        "SELECT id, title, dateline, body FROM stories
+         WHERE id > $1 AND ($2 IS NULL OR first_seen_at >= $2) ORDER BY id LIMIT $3",
+    )
+    .bind(run.last_story_id)
+    .bind(run.since.map(d::time))
+    .bind(limit)
+    .fetch_all(p)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, title, dateline, body)| RetagStory {
+            id,
+            title,
+            dateline,
+            body,
+        })
+        .collect())
+}
+
+pub(super) async fn write_retag(
+    p: &Pool,
+    tagged: &[(i64, crate::tag::Tags)],
+    run: &RetagProgress,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    let mut tx = d::begin(p).await?;
+    let ids: Vec<i64> = tagged.iter().map(|(id, _)| *id).collect();
+    if !ids.is_empty() {
+        let sql = format!("DELETE FROM story_tags WHERE {}", d::in_list("story_id", 1));
+        sqlx::query(&sql)
+            .bind(d::list(&ids))
+            .execute(&mut *tx)
+            .await?;
+        // A story deleted since it was read (retention, `feeds remove`) gets no tags.
+        let sql = format!("SELECT id FROM stories WHERE {}", d::in_list("id", 1));
+        let present: HashSet<i64> = sqlx::query_scalar::<_, i64>(&sql)
+            .bind(d::list(&ids))
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .collect();
+        let rows = tag_rows(
+            tagged
+                .iter()
+                .filter(|(id, _)| present.contains(id))
+                .map(|(id, t)| (*id, t)),
+        );
+        insert_tags(&mut tx, &rows).await?;
+    }
+    sqlx::query(
+        "INSERT INTO retag_progress (id, since_at, last_story_id, started_at, updated_at)
+         VALUES (1, $1, $2, $3, $4)
+         ON CONFLICT (id) DO UPDATE SET since_at = excluded.since_at,
+             last_story_id = excluded.last_story_id, started_at = excluded.started_at,
+             updated_at = excluded.updated_at",
+    )
+    .bind(run.since.map(d::time))
+    .bind(run.last_story_id)
+    .bind(d::time(run.started_at))
+    .bind(d::time(now))
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(tagged.len() as u64)
+}
+
+pub(super) async fn finish_retag(p: &Pool) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM retag_progress")
+        .execute(p)
+        .await?;
+    Ok(())
 }

@@ -134,14 +134,14 @@ impl Fingerprint {
 
     /// The hashes a new story looks up: its probes, or, for a fingerprint read back from
     /// storage (which has none), its sketch and opening.
-    pub(crate) fn lookups(&self) -> Vec<u32> {
+    pub(crate) fn lookups(&self) -> std::borrow::Cow<'_, [u32]> {
         if !self.probes.is_empty() {
-            return self.probes.clone();
+            return std::borrow::Cow::Borrowed(&self.probes);
         }
         let mut p: Vec<u32> = self.sketch.iter().chain(&self.lede).copied().collect();
         p.sort_unstable();
         p.dedup();
-        p
+        std::borrow::Cow::Owned(p)
     }
 }
 
@@ -493,18 +493,38 @@ pub fn overlap(a: FpRef<'_>, b: FpRef<'_>) -> Overlap {
 
 fn sampled_overlap(small: FpRef<'_>, large: FpRef<'_>) -> Overlap {
     let level = u32::from(small.level.max(large.level));
-    let at = |f: FpRef<'_>| -> Vec<u32> {
-        f.sketch
-            .iter()
-            .copied()
-            .filter(|h| h.trailing_zeros() >= level)
-            .collect()
-    };
-    let (x, y) = (at(small), at(large));
-    if x.is_empty() || y.is_empty() {
+    // A merge walk over the two sorted sketches, counting only hashes at the common level.
+    let keep = |h: &&u32| h.trailing_zeros() >= level;
+    let (mut x, mut y) = (
+        small.sketch.iter().filter(keep),
+        large.sketch.iter().filter(keep),
+    );
+    let (mut nx, mut ny, mut shared) = (0usize, 0usize, 0usize);
+    let (mut a, mut b) = (x.next(), y.next());
+    while let (Some(p), Some(q)) = (a, b) {
+        match p.cmp(q) {
+            std::cmp::Ordering::Less => {
+                nx += 1;
+                a = x.next();
+            }
+            std::cmp::Ordering::Greater => {
+                ny += 1;
+                b = y.next();
+            }
+            std::cmp::Ordering::Equal => {
+                nx += 1;
+                ny += 1;
+                shared += 1;
+                a = x.next();
+                b = y.next();
+            }
+        }
+    }
+    nx += usize::from(a.is_some()) + x.count();
+    ny += usize::from(b.is_some()) + y.count();
+    if nx == 0 || ny == 0 {
         return Overlap::default();
     }
-    let shared = x.iter().filter(|h| y.binary_search(h).is_ok()).count();
     // Shared shingles, estimated from the sample: a long text compared at a coarse level shares
     // as many shingles as its sample shows times the sampling rate. A sample of fewer than
     // MIN_SAMPLE shared hashes is too thin to scale up.
@@ -515,8 +535,8 @@ fn sampled_overlap(small: FpRef<'_>, large: FpRef<'_>) -> Overlap {
     };
     Overlap {
         shared: estimate,
-        small: shared as f64 / x.len() as f64,
-        large: shared as f64 / y.len().max(x.len()) as f64,
+        small: shared as f64 / nx as f64,
+        large: shared as f64 / ny.max(nx) as f64,
         large_lede: 0.0,
     }
 }

@@ -271,7 +271,7 @@ impl Index {
             return Vec::new();
         }
         let mut seen: Vec<u32> = Vec::new();
-        for h in &fp.lookups() {
+        for h in fp.lookups().iter() {
             let Some(first) = self.postings.get(h) else {
                 continue;
             };
@@ -292,6 +292,11 @@ impl Index {
         }
         ranked.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
         ranked.truncate(MAX_CANDIDATES);
+        // When some candidate shares several keys, one that shares a single key is a stock
+        // phrase, not a copy: verifying it costs time and finds nothing.
+        if ranked.first().is_some_and(|r| r.0 >= 4) {
+            ranked.retain(|r| r.0 >= 2);
+        }
         let mut found: Vec<Match> = Vec::new();
         for (_, slot) in ranked {
             let Some(e) = self.entries.get(slot as usize).and_then(Option::as_ref) else {

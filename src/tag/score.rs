@@ -346,6 +346,10 @@ impl Tagger {
         spans: &[(usize, usize)],
         ev: &mut Vec<Evidence>,
     ) {
+        // English text in ASCII holds no form this table may read there (only non-Latin ones).
+        if english && t.is_ascii() {
+            return;
+        }
         let local = &self.gaz.local;
         let folded = fold(t);
         let mut k = 0;

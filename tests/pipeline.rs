@@ -96,7 +96,11 @@ async fn every_format_is_stored_and_a_second_pass_is_all_304() {
         // windows-1250, declared only in the XML declaration.
         let v = by_title(&stories, "Vučić: Srbija će nastaviti da čuva mir");
         assert!(v.body.contains("Žao mu je"), "{}", v.body);
-        assert_eq!(v.language.as_deref(), Some("sr"));
+        assert_eq!(
+            v.language.as_deref(),
+            Some("sr-Latn"),
+            "Serbian with its script"
+        );
         by_title(&stories, "Đoković osvojio turnir");
 
         // RSS without a version, RSS 1.0, RSS 0.91 (no dates: null, never "now").

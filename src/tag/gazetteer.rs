@@ -380,6 +380,9 @@ pub(super) struct LocalForm {
     pub(super) classes: Vec<usize>,
     pub(super) case: Case,
     pub(super) script: Script,
+    /// Written in the Latin alphabet: not read in English text, where the English gazetteer
+    /// is the authority (German "Island", French "Suisse" in "Credit Suisse").
+    pub(super) latin: bool,
 }
 
 /// Names, cities and country adjectives in the region's own languages, matched on lower-cased
@@ -465,6 +468,10 @@ impl Local {
                 classes: class.into_iter().collect(),
                 case,
                 script: script_of(form),
+                latin: form
+                    .chars()
+                    .find(|c| c.is_alphabetic())
+                    .is_some_and(|c| (c as u32) < 0x0250),
             };
             match index.get(form).copied() {
                 // The same stem from several languages: one reading per case rule, with the
@@ -548,7 +555,8 @@ impl Local {
                         }
                     }
                 } else {
-                    prev.next().is_none_or(|c| !c.is_alphanumeric())
+                    // A hyphen joins words, as in the English gazetteer ("Georgia-Pacific").
+                    prev.next().is_none_or(|c| !c.is_alphanumeric() && c != '-')
                 };
                 if !ok_before {
                     return None;
@@ -565,6 +573,9 @@ impl Local {
                     end = i + c.len_utf8();
                 }
                 let ending = &rest[..end];
+                if rest[end..].starts_with('-') {
+                    return None;
+                }
                 if ending.is_empty() {
                     return Some(e);
                 }

@@ -97,6 +97,7 @@ impl Tagger {
             self.dateline(d, &mut ev);
         }
         let (lead, rest) = split_lead(text.body);
+        let english = is_english(text.title, lead);
         for (zone, t) in [
             (Zone::Title, text.title),
             (Zone::Lead, lead),
@@ -106,7 +107,7 @@ impl Tagger {
             if zone == Zone::Title && is_shouting(t) {
                 continue;
             }
-            self.scan(t, zone, &mut ev, &mut pending, &mut region_hits);
+            self.scan(t, zone, english, &mut ev, &mut pending, &mut region_hits);
         }
         // The United States is an actor in most world news ("the U.S. said"): away from a US
         // dateline its mentions count for less.
@@ -266,6 +267,7 @@ impl Tagger {
         &self,
         t: &str,
         zone: Zone,
+        english: bool,
         ev: &mut Vec<Evidence>,
         pending: &mut Vec<(usize, Zone, String, usize)>,
         region_hits: &mut Vec<RegionHit>,
@@ -330,13 +332,24 @@ impl Tagger {
                 }
             }
         }
-        self.scan_local(t, zone, &spans, ev);
+        self.scan_local(t, zone, english, &spans, ev);
     }
 
     /// The region's own languages: names, cities and adjectives on the lower-cased text, each a
     /// stem and an ending of its language (Srbij+e, Серби+и, serb+e), outside what the English
     /// gazetteer already read.
-    fn scan_local(&self, t: &str, zone: Zone, spans: &[(usize, usize)], ev: &mut Vec<Evidence>) {
+    fn scan_local(
+        &self,
+        t: &str,
+        zone: Zone,
+        english: bool,
+        spans: &[(usize, usize)],
+        ev: &mut Vec<Evidence>,
+    ) {
+        // English text in ASCII holds no form this table may read there (only non-Latin ones).
+        if english && t.is_ascii() {
+            return;
+        }
         let local = &self.gaz.local;
         let folded = fold(t);
         let mut k = 0;
@@ -350,6 +363,7 @@ impl Tagger {
             }
             let Some((f, end)) = local.forms[m.pattern().as_usize()]
                 .iter()
+                .filter(|f| !(english && f.latin))
                 .find_map(|f| Some((f, local.accept(f, t, &folded, s, e)?)))
             else {
                 continue;
@@ -362,6 +376,28 @@ impl Tagger {
             });
         }
     }
+}
+
+/// Whether a story reads as English: its common short words make up a good share of the first
+/// words of its title and lead. Latin-script names of other languages are not read in it.
+fn is_english(title: &str, lead: &str) -> bool {
+    const COMMON: &[&str] = &[
+        "the", "of", "and", "to", "in", "is", "for", "on", "that", "with", "said", "was", "by",
+        "from", "at", "its", "it", "has", "have", "will", "would", "be", "are",
+    ];
+    let (mut words, mut common) = (0usize, 0usize);
+    for w in title
+        .split_whitespace()
+        .chain(lead.split_whitespace())
+        .take(80)
+    {
+        words += 1;
+        let w = w.trim_matches(|c: char| !c.is_alphanumeric());
+        if COMMON.iter().any(|c| c.eq_ignore_ascii_case(w)) {
+            common += 1;
+        }
+    }
+    common >= 3 && common * 8 >= words
 }
 
 pub(super) fn round3(x: f64) -> f64 {

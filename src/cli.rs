@@ -52,6 +52,14 @@ pub enum Command {
     Feeds(FeedsCommand),
     /// Print stored stories, newest first.
     Stories(StoriesArgs),
+    /// List the news regions stories are tagged with (the shipped ones and the config's): slug,
+    /// label, parent and member countries.
+    Regions {
+        /// One JSON object per region: {"slug", "label", "parent", "members", "periphery",
+        /// "contains", "continent"}.
+        #[arg(long)]
+        json: bool,
+    },
     /// Re-tag stored stories with the current tagger, regions and topics (after a config or
     /// upgrade changed them), in short batches beside a running daemon. An interrupted run
     /// resumes where it stopped.
@@ -287,6 +295,7 @@ async fn dispatch(command: Command, config: Config, config_path: Option<PathBuf>
         Command::Feeds(cmd) => feeds(config, cmd).await,
         Command::Stories(args) => stories(config, args).await,
         Command::Retag(args) => retag(config, args).await,
+        Command::Regions { json } => regions(&config, json),
         Command::Inspect(args) => inspect(config, args).await,
         Command::Eval(EvalCommand::Extract { dir }) => eval_extract(&dir),
         Command::Eval(EvalCommand::Tag { file, predictions }) => {
@@ -669,7 +678,80 @@ async fn retag(config: Config, args: RetagArgs) -> Result<()> {
     Ok(())
 }
 
+fn regions(config: &Config, json: bool) -> Result<()> {
+    let tagger = crate::tag::Tagger::new(&config.regions, &config.topics)?;
+    let mut out = std::io::stdout().lock();
+    for r in tagger.regions() {
+        if json {
+            writeln!(
+                out,
+                "{}",
+                serde_json::json!({
+                    "slug": r.slug,
+                    "label": r.label,
+                    "parent": r.parent,
+                    "members": r.members,
+                    "periphery": r.periphery,
+                    "contains": r.contains,
+                    "continent": r.continent,
+                })
+            )?;
+        } else {
+            let mut members = r.members.join(" ");
+            if !r.periphery.is_empty() {
+                members.push_str(&format!(" (periphery: {})", r.periphery.join(" ")));
+            }
+            if !r.contains.is_empty() {
+                members.push_str(&format!(" (contains: {})", r.contains.join(" ")));
+            }
+            writeln!(
+                out,
+                "{:<24} {:<32} {:<16} {}",
+                r.slug,
+                truncate(r.label.as_deref().unwrap_or("-"), 32),
+                r.parent.as_deref().unwrap_or("-"),
+                members
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Checks `stories`' tag filters against what the tagger can write, so a typo is an error that
+/// names the valid values instead of an empty answer.
+fn check_tag_filters(config: &Config, args: &StoriesArgs) -> Result<()> {
+    if args.country.is_none() && args.region.is_none() && args.topic.is_none() {
+        return Ok(());
+    }
+    let tagger = crate::tag::Tagger::new(&config.regions, &config.topics)?;
+    if let Some(c) = &args.country {
+        if !tagger.knows_country(c) {
+            anyhow::bail!(
+                "--country {c}: not a country code the tagger writes; use ISO 3166-1 alpha-2 \
+                 (RS, XK for Kosovo, GB, US); `wirefeed regions` lists every region's members"
+            );
+        }
+    }
+    if let Some(r) = &args.region {
+        if !tagger.regions().iter().any(|x| x.slug == *r) {
+            let slugs: Vec<&str> = tagger.regions().iter().map(|x| x.slug.as_str()).collect();
+            anyhow::bail!("--region {r}: no such region; valid: {}", slugs.join(", "));
+        }
+    }
+    if let Some(t) = &args.topic {
+        if !config.topics.iter().any(|x| x.name == *t) {
+            let names: Vec<&str> = config.topics.iter().map(|x| x.name.as_str()).collect();
+            if names.is_empty() {
+                anyhow::bail!("--topic {t}: the config defines no [[topics]]");
+            }
+            anyhow::bail!("--topic {t}: no such topic; valid: {}", names.join(", "));
+        }
+    }
+    Ok(())
+}
+
 async fn stories(config: Config, args: StoriesArgs) -> Result<()> {
+    check_tag_filters(&config, &args)?;
     let store = connect(&config).await?;
     let since = match args.since {
         Some(d) => Some(

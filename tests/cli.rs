@@ -662,3 +662,42 @@ async fn retag_applies_a_new_topic_to_stored_stories_and_leaves_no_run_behind() 
     );
     assert!(String::from_utf8_lossy(&out.stderr).is_empty(), "{out:?}");
 }
+
+#[test]
+fn regions_are_listed_and_an_unknown_filter_value_names_the_valid_ones() {
+    let db = TestDb::sqlite();
+    let dir = db.dir().expect("sqlite dir");
+    let config = write_config(&dir, &db.url, &[]);
+    let out = wirefeed(&config, &["regions", "--json"]);
+    assert!(out.status.success(), "{out:?}");
+    let regions = json_lines(&out);
+    let wb = regions
+        .iter()
+        .find(|r| r["slug"] == "western_balkans")
+        .expect("the Western Balkans");
+    assert!(wb["members"]
+        .as_array()
+        .is_some_and(|m| m.contains(&"RS".into())));
+    assert!(
+        regions
+            .iter()
+            .any(|r| r["slug"] == "europe" && r["continent"] == true),
+        "a continent roll-up"
+    );
+
+    let bad = |args: &[&str], names: &str| {
+        let out = wirefeed(&config, args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(names), "{args:?}: {err}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    };
+    bad(&["stories", "--region", "balkan"], "western_balkans");
+    bad(&["stories", "--country", "YU"], "ISO 3166-1 alpha-2");
+    bad(&["stories", "--topic", "sports"], "no [[topics]]");
+    let out = wirefeed(
+        &config,
+        &["stories", "--country", "rs", "--region", "balkans"],
+    );
+    assert!(out.status.success(), "valid filters: {out:?}");
+}

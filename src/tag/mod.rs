@@ -142,6 +142,22 @@ impl Tagger {
         })
     }
 
+    /// Every region it tags with: the shipped ones, then the config's (overrides in place).
+    pub fn regions(&self) -> &[Region] {
+        &self.regions
+    }
+
+    /// Whether `code` (ISO 3166-1 alpha-2, any case) is a country some region holds: every
+    /// country the tagger can name rolls up to at least a continent.
+    pub fn knows_country(&self, code: &str) -> bool {
+        self.regions.iter().any(|r| {
+            r.members
+                .iter()
+                .chain(&r.periphery)
+                .any(|m| m.eq_ignore_ascii_case(code))
+        })
+    }
+
     /// The shipped gazetteer and regions, no topics.
     pub fn builtin() -> Result<Tagger, TagError> {
         Tagger::new(&[], &[])

@@ -987,14 +987,20 @@ fn eval_dedup(
         let (a, b) = pair
             .split_once(',')
             .ok_or_else(|| anyhow::anyhow!("--explain takes two appearance ids: ID,ID"))?;
-        let text =
-            crate::dedup::eval::explain(file, config.dedup.rules(), a.trim(), b.trim(), prepare)
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let text = crate::dedup::eval::explain(
+            file,
+            crate::dedup::MatchRules::from(&config.dedup),
+            a.trim(),
+            b.trim(),
+            prepare,
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
         print!("{text}");
         return Ok(());
     }
-    let r = crate::dedup::eval::evaluate(file, config.dedup.rules(), prepare)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let r =
+        crate::dedup::eval::evaluate(file, crate::dedup::MatchRules::from(&config.dedup), prepare)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
     if let Some(path) = predictions {
         write_json_lines(
             path,

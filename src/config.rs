@@ -366,24 +366,11 @@ pub struct DedupConfig {
 
 impl Default for DedupConfig {
     fn default() -> Self {
-        let d = crate::dedup::MatchRules::default();
         Self {
-            window_hours: (d.window_secs / 3600) as u64,
-            min_containment: d.min_containment,
-            strong_containment: d.strong_containment,
-            min_shared: d.min_shared,
-        }
-    }
-}
-
-impl DedupConfig {
-    /// The engine's rules.
-    pub fn rules(&self) -> crate::dedup::MatchRules {
-        crate::dedup::MatchRules {
-            window_secs: (self.window_hours.min(MAX_SECS / 3600) * 3600) as i64,
-            min_containment: self.min_containment,
-            strong_containment: self.strong_containment,
-            min_shared: self.min_shared,
+            window_hours: 96,
+            min_containment: 0.7,
+            strong_containment: 0.85,
+            min_shared: 8,
         }
     }
 }

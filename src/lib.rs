@@ -11,6 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod dedup;
+pub mod evaldata;
 pub mod extract;
 pub mod fetch;
 pub mod model;

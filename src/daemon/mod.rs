@@ -170,7 +170,7 @@ impl App {
         store.migrate().await?;
         store.sync_config_feeds(&config.feeds, Utc::now()).await?;
         let hosts = Mutex::new(HostBudget::new(&config.politeness));
-        let matcher = Matcher::new(config.dedup.rules());
+        let matcher = Matcher::new(crate::dedup::MatchRules::from(&config.dedup));
         let since = Utc::now() - chrono::Duration::seconds(2 * matcher.rules().window_secs);
         let loaded = store.load_matcher(&matcher, since).await?;
         info!(stories = loaded, "reprint index loaded");
@@ -230,7 +230,9 @@ impl App {
             .map(|s| (*s).to_owned())
             .collect();
         self.hosts().set_limits(&new.politeness);
-        self.inner.matcher.set_rules(new.dedup.rules());
+        self.inner
+            .matcher
+            .set_rules(crate::dedup::MatchRules::from(&new.dedup));
         *self
             .inner
             .live

@@ -118,14 +118,6 @@ pub struct Report {
     pub index_bytes_per_story: f64,
 }
 
-fn read_text(path: &Path) -> Result<String, String> {
-    if path.extension().is_some_and(|e| e == "gz") {
-        crate::extract::eval::read_gz(path)
-    } else {
-        std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
-    }
-}
-
 /// Builds the feed entry a feed would have carried for this appearance.
 fn entry_of(v: &Visible) -> ParsedEntry {
     let published = v
@@ -167,7 +159,7 @@ fn c2(n: u64) -> u64 {
 /// Reads labeled appearances: the visible fields in published order (stable: ties keep the
 /// file's order), and the gold fields by id.
 fn read_labeled(path: &Path) -> Result<(Vec<Visible>, HashMap<String, Gold>), String> {
-    let text = read_text(path)?;
+    let text = crate::evaldata::read_text(path)?;
     let mut visible = Vec::new();
     let mut gold = HashMap::new();
     for (n, line) in text.lines().enumerate() {

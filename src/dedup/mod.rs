@@ -56,11 +56,20 @@ pub struct MatchRules {
 
 impl Default for MatchRules {
     fn default() -> Self {
-        Self {
-            window_secs: 4 * 86400,
-            min_containment: 0.7,
-            strong_containment: 0.85,
-            min_shared: 8,
+        MatchRules::from(&crate::config::DedupConfig::default())
+    }
+}
+
+impl From<&crate::config::DedupConfig> for MatchRules {
+    /// The engine's rules from `[dedup]` (a window beyond a year, which `check` refuses, is a
+    /// year).
+    fn from(c: &crate::config::DedupConfig) -> MatchRules {
+        const MAX_WINDOW_HOURS: u64 = 366 * 24;
+        MatchRules {
+            window_secs: (c.window_hours.min(MAX_WINDOW_HOURS) * 3600) as i64,
+            min_containment: c.min_containment,
+            strong_containment: c.strong_containment,
+            min_shared: c.min_shared,
         }
     }
 }

@@ -9,7 +9,6 @@
 //! Only [`evaluate`] does I/O (it reads the benchmark folder); [`score`] is pure.
 
 use std::collections::HashMap;
-use std::io::Read;
 use std::path::Path;
 use std::sync::LazyLock;
 use std::time::{Duration, Instant};
@@ -154,15 +153,6 @@ pub fn has_boilerplate_line(text: &str) -> bool {
         .any(|l| !l.is_empty() && l.len() <= 400 && BOILERPLATE.is_match(l))
 }
 
-pub(crate) fn read_gz(path: &Path) -> Result<String, String> {
-    let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut bytes = Vec::new();
-    flate2::read::GzDecoder::new(file)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
-}
-
 /// Runs [`super::extract`] on every page of the benchmark folder `dir` (holding
 /// `ground-truth.json` and `html/<id>.html.gz`) and scores it. Pages are read and decoded before
 /// timing; only the `extract` calls are timed, on the calling thread.
@@ -183,7 +173,7 @@ pub fn evaluate(dir: &Path) -> Result<Report, String> {
             .and_then(|v| v.as_str())
             .unwrap_or_default();
         let url = entry.get("url").and_then(|v| v.as_str());
-        let html = read_gz(&dir.join("html").join(format!("{id}.html.gz")))?;
+        let html = crate::evaldata::read_gz(&dir.join("html").join(format!("{id}.html.gz")))?;
         pages.push((id.as_str(), body, url, html));
     }
     if pages.is_empty() {

@@ -102,11 +102,7 @@ pub fn evaluate(
     path: &Path,
     mut tag: impl FnMut(&str, Text<'_>) -> Tags,
 ) -> Result<Report, String> {
-    let text = if path.extension().is_some_and(|e| e == "gz") {
-        crate::extract::eval::read_gz(path)?
-    } else {
-        std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?
-    };
+    let text = crate::evaldata::read_text(path)?;
     let mut stories = Vec::new();
     for (n, line) in text.lines().enumerate() {
         if line.trim().is_empty() {

@@ -623,6 +623,12 @@ async fn retag(config: Config, args: RetagArgs) -> Result<()> {
     } else {
         store.retag_progress().await?
     };
+    if resumed.is_some() && args.since.is_some() {
+        anyhow::bail!(
+            "an interrupted re-tagging run can be resumed, and --since would not apply to it: \
+             run `wirefeed retag` to finish it, or `wirefeed retag --restart --since ...`"
+        );
+    }
     let mut run = match resumed {
         Some(run) => {
             eprintln!(
@@ -656,7 +662,7 @@ async fn retag(config: Config, args: RetagArgs) -> Result<()> {
         let Some(last) = batch.last().map(|s| s.id) else {
             break;
         };
-        let tagged: Vec<(i64, crate::tag::Tags)> = batch
+        let tagged: Vec<(&crate::store::RetagStory, crate::tag::Tags)> = batch
             .iter()
             .map(|s| {
                 let tags = tagger.tag(crate::tag::Text {
@@ -664,7 +670,7 @@ async fn retag(config: Config, args: RetagArgs) -> Result<()> {
                     dateline: s.dateline.as_deref(),
                     body: &s.body,
                 });
-                (s.id, tags)
+                (s, tags)
             })
             .collect();
         run.last_story_id = last;
@@ -734,6 +740,13 @@ fn check_tag_filters(config: &Config, args: &StoriesArgs) -> Result<()> {
     }
     if let Some(r) = &args.region {
         if !tagger.regions().iter().any(|x| x.slug == *r) {
+            if let Some(x) = tagger
+                .regions()
+                .iter()
+                .find(|x| x.slug.eq_ignore_ascii_case(r))
+            {
+                anyhow::bail!("--region {r}: no such region; did you mean {}?", x.slug);
+            }
             let slugs: Vec<&str> = tagger.regions().iter().map(|x| x.slug.as_str()).collect();
             anyhow::bail!("--region {r}: no such region; valid: {}", slugs.join(", "));
         }

@@ -493,10 +493,12 @@ async fn an_interrupted_retag_run_resumes_after_its_last_batch() {
             topics: vec!["harbours".to_owned()],
             ..Default::default()
         };
-        f.store
-            .write_retag(&[(first[0].id, tags)], &run, at(21))
+        let written = f
+            .store
+            .write_retag(&[(&first[0], tags)], &run, at(21))
             .await
             .expect("write");
+        assert_eq!(written, 1);
 
         // The next run finds it and goes on after that story, over the other two.
         let resumed = f
@@ -525,6 +527,29 @@ async fn an_interrupted_retag_run_resumes_after_its_last_batch() {
             f.db.backend
         );
         assert_eq!(topics("r1"), vec!["economy".to_owned()], "untouched yet");
+
+        // A story the daemon changed after the run read it keeps the daemon's tags.
+        f.exec(&format!(
+            "UPDATE stories SET content_hash = 'changed' WHERE id = {}",
+            rest[0].id
+        ))
+        .await;
+        let stale = wirefeed::tag::Tags {
+            topics: vec!["stale".to_owned()],
+            ..Default::default()
+        };
+        let written = f
+            .store
+            .write_retag(&[(&rest[0], stale)], &resumed, at(22))
+            .await
+            .expect("write");
+        assert_eq!(written, 0, "{}", f.db.backend);
+        let after = f.stories(None).await;
+        let kept = after
+            .iter()
+            .find(|s| s.id == Some(rest[0].id))
+            .expect("story");
+        assert_eq!(kept.topics, vec!["economy".to_owned()], "{}", f.db.backend);
 
         // A run that excludes stories first seen before its `since` finds none of them.
         let later = wirefeed::store::RetagProgress {

@@ -61,15 +61,20 @@ pub fn settle_vanished(
     existing: &HashSet<i64>,
     merged: &HashMap<i64, i64>,
 ) {
-    if existing.len() == joined.len() {
+    if joined.iter().all(|c| existing.contains(c)) {
         return;
     }
     let mut vanished = Vec::new();
+    // Clusters that exist: those found, and those a merge led to.
+    let mut live = existing.clone();
     for p in placements.iter_mut() {
         if let Placement::Existing(c) = *p {
             if !existing.contains(&c) {
                 match follow(merged, c) {
-                    Some(to) => *p = Placement::Existing(to),
+                    Some(to) => {
+                        *p = Placement::Existing(to);
+                        live.insert(to);
+                    }
                     None => vanished.push(c),
                 }
             }
@@ -79,7 +84,7 @@ pub fn settle_vanished(
         vanished.sort_unstable();
         vanished.dedup();
         matcher.forget_clusters(&vanished);
-        replace_vanished(placements, existing);
+        replace_vanished(placements, &live);
     }
 }
 
@@ -245,6 +250,17 @@ mod tests {
             p,
             vec![Placement::Existing(9), Placement::New(0), Placement::New(1)]
         );
+    }
+
+    #[test]
+    fn a_followed_merge_survives_another_cluster_vanishing() {
+        // What the store passes: only the joined ids it found (neither 3 nor 5), and the merge
+        // records; 9 is known to exist only through the record.
+        let m = Matcher::new(super::super::MatchRules::default());
+        let mut p = vec![Placement::Existing(3), Placement::Existing(5)];
+        let merged: HashMap<i64, i64> = [(3, 9)].into_iter().collect();
+        settle_vanished(&m, &mut p, &[3, 5], &HashSet::new(), &merged);
+        assert_eq!(p, vec![Placement::Existing(9), Placement::New(0)]);
     }
 
     #[test]

@@ -26,6 +26,8 @@ pub(super) mod pg {
     pub const BATCH_ROWS: usize = 1000;
     /// Claimed rows are locked so that concurrent daemons claim different feeds.
     pub const SKIP_LOCKED: &str = " FOR UPDATE SKIP LOCKED";
+    /// Rows read to be rewritten are locked until commit.
+    pub const FOR_UPDATE: &str = " FOR UPDATE";
 
     /// The advisory lock placement takes, so daemons sharing the database place new stories in
     /// clusters one batch at a time.
@@ -134,6 +136,8 @@ pub(super) mod lite {
     pub const BATCH_ROWS: usize = 1000;
     /// One daemon per file (see `lock_for_daemon`): no row locking.
     pub const SKIP_LOCKED: &str = "";
+    /// The single writer, held since `begin`, already excludes every other.
+    pub const FOR_UPDATE: &str = "";
 
     pub async fn connect(url: &str, max: u32) -> Result<Pool, sqlx::Error> {
         let opts = SqliteConnectOptions::from_str(url)?

@@ -170,6 +170,8 @@ pub struct RetagStory {
     pub title: String,
     pub dateline: Option<String>,
     pub body: String,
+    /// Its content hash when read: tags are written only if it is unchanged.
+    pub content_hash: String,
 }
 
 /// Feed counts by state and the scheduler's lag, read from the database when scraped.
@@ -797,10 +799,11 @@ impl Store {
     /// Replaces the tags of a batch of stories and records the run's progress (`run` with its
     /// `last_story_id` moved past the batch), in one short transaction, so an interrupted run
     /// resumes after the last batch written and a daemon writing meanwhile waits at most for
-    /// one batch.
+    /// one batch. A story changed or deleted since it was read is left as the daemon wrote it.
+    /// Returns the stories whose tags were replaced.
     pub async fn write_retag(
         &self,
-        tagged: &[(i64, crate::tag::Tags)],
+        tagged: &[(&RetagStory, crate::tag::Tags)],
         run: &RetagProgress,
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError> {

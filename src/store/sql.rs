@@ -716,8 +716,14 @@ async fn place_in_clusters(
     matcher: &Matcher,
     now: DateTime<Utc>,
 ) -> Result<(Placed, u64, i64, Vec<Merge>), sqlx::Error> {
-    let (mut placements, merges) = place_new(matcher, new);
-    let joined = joined_clusters(&placements);
+    let (mut placements, mut merges) = place_new(matcher, new);
+    let mut joined = joined_clusters(&placements);
+    // The ids a merge names may be stale too (another daemon, or a refresh of this one that
+    // committed first, merged them away): they are followed below like placements.
+    let placed_into = joined.clone();
+    joined.extend(merges.iter().flat_map(|m| [m.from, m.into]));
+    joined.sort_unstable();
+    joined.dedup();
     if !joined.is_empty() {
         let sql = format!("SELECT id FROM clusters WHERE {}", d::in_list("id", 1));
         let existing: HashSet<i64> = sqlx::query_scalar::<_, i64>(&sql)
@@ -746,7 +752,12 @@ async fn place_in_clusters(
                 .into_iter()
                 .collect();
         }
-        settle_vanished(matcher, &mut placements, &joined, &existing, &merged);
+        settle_vanished(matcher, &mut placements, &placed_into, &existing, &merged);
+        for m in merges.iter_mut() {
+            m.from = follow(&merged, m.from).unwrap_or(m.from);
+            m.into = follow(&merged, m.into).unwrap_or(m.into);
+        }
+        merges.retain(|m| m.from != m.into);
     }
     let origins = new_cluster_origins(&placements, new);
     let mut created: HashMap<i64, i64> = HashMap::new();
@@ -951,7 +962,7 @@ pub(super) async fn stories(p: &Pool, q: &StoryQuery) -> Result<Vec<StoredStory>
            AND ($5 IS NULL OR EXISTS (SELECT 1 FROM story_tags t WHERE t.story_id = st.id
                 AND t.kind = 'country' AND t.value = upper($5)))
            AND ($6 IS NULL OR EXISTS (SELECT 1 FROM story_tags t WHERE t.story_id = st.id
-                AND t.kind = 'region' AND t.value = lower($6)))
+                AND t.kind = 'region' AND t.value = $6))
            AND ($7 IS NULL OR EXISTS (SELECT 1 FROM story_tags t WHERE t.story_id = st.id
                 AND t.kind = 'topic' AND t.value = $7))
          ORDER BY coalesce(st.published_at, st.first_seen_at) DESC, st.id DESC
@@ -1048,8 +1059,8 @@ pub(super) async fn retag_batch(
     run: &RetagProgress,
     limit: i64,
 ) -> Result<Vec<RetagStory>, StoreError> {
-    let rows: Vec<(i64, String, Option<String>, String)> = sqlx::query_as(
-        "SELECT id, title, dateline, body FROM stories
+    let rows: Vec<(i64, String, Option<String>, String, String)> = sqlx::query_as(
+        "SELECT id, title, dateline, body, content_hash FROM stories
          WHERE id > $1 AND ($2 IS NULL OR first_seen_at >= $2) ORDER BY id LIMIT $3",
     )
     .bind(run.last_story_id)
@@ -1059,44 +1070,76 @@ pub(super) async fn retag_batch(
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(id, title, dateline, body)| RetagStory {
+        .map(|(id, title, dateline, body, content_hash)| RetagStory {
             id,
             title,
             dateline,
             body,
+            content_hash,
         })
         .collect())
 }
 
 pub(super) async fn write_retag(
     p: &Pool,
-    tagged: &[(i64, crate::tag::Tags)],
+    tagged: &[(&RetagStory, crate::tag::Tags)],
+    run: &RetagProgress,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    // A deadlock with a refresh (both lock story rows) fails one of them: run the batch again.
+    for _ in 0..REFRESH_ATTEMPTS {
+        match try_write_retag(p, tagged, run, now).await {
+            Err(StoreError::Query(e)) if d::is_retryable(&e) => continue,
+            other => return other,
+        }
+    }
+    Err(StoreError::Conflict(
+        "re-tagging raced the daemon's writes too often; nothing of this batch was written"
+            .to_owned(),
+    ))
+}
+
+async fn try_write_retag(
+    p: &Pool,
+    tagged: &[(&RetagStory, crate::tag::Tags)],
     run: &RetagProgress,
     now: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
     let mut tx = d::begin(p).await?;
-    let ids: Vec<i64> = tagged.iter().map(|(id, _)| *id).collect();
+    let mut ids: Vec<i64> = tagged.iter().map(|(s, _)| s.id).collect();
+    ids.sort_unstable();
+    let mut written = 0;
     if !ids.is_empty() {
-        let sql = format!("DELETE FROM story_tags WHERE {}", d::in_list("story_id", 1));
-        sqlx::query(&sql)
-            .bind(d::list(&ids))
-            .execute(&mut *tx)
-            .await?;
-        // A story deleted since it was read (retention, `feeds remove`) gets no tags.
-        let sql = format!("SELECT id FROM stories WHERE {}", d::in_list("id", 1));
-        let present: HashSet<i64> = sqlx::query_scalar::<_, i64>(&sql)
+        // Lock the stories (a refresh rewriting one locks its row before its tags, so the two
+        // take turns), and keep only those unchanged since they were read: a story the daemon
+        // changed meanwhile already has tags from its new text. A story deleted meanwhile
+        // (retention, `feeds remove`) is gone from the answer too.
+        let sql = format!(
+            "SELECT id, content_hash FROM stories WHERE {} ORDER BY id{}",
+            d::in_list("id", 1),
+            d::FOR_UPDATE
+        );
+        let current: HashMap<i64, String> = sqlx::query_as::<_, (i64, String)>(&sql)
             .bind(d::list(&ids))
             .fetch_all(&mut *tx)
             .await?
             .into_iter()
             .collect();
-        let rows = tag_rows(
-            tagged
-                .iter()
-                .filter(|(id, _)| present.contains(id))
-                .map(|(id, t)| (*id, t)),
-        );
-        insert_tags(&mut tx, &rows).await?;
+        let keep: Vec<(i64, &crate::tag::Tags)> = tagged
+            .iter()
+            .filter(|(s, _)| current.get(&s.id) == Some(&s.content_hash))
+            .map(|(s, t)| (s.id, t))
+            .collect();
+        let keep_ids: Vec<i64> = keep.iter().map(|(id, _)| *id).collect();
+        if !keep_ids.is_empty() {
+            let sql = format!("DELETE FROM story_tags WHERE {}", d::in_list("story_id", 1));
+            sqlx::query(&sql)
+                .bind(d::list(&keep_ids))
+                .execute(&mut *tx)
+                .await?;
+            insert_tags(&mut tx, &tag_rows(keep)).await?;
+        }
+        written = keep_ids.len() as u64;
     }
     sqlx::query(
         "INSERT INTO retag_progress (id, since_at, last_story_id, started_at, updated_at)
@@ -1112,7 +1155,7 @@ pub(super) async fn write_retag(
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(tagged.len() as u64)
+    Ok(written)
 }
 
 pub(super) async fn finish_retag(p: &Pool) -> Result<(), StoreError> {

@@ -700,4 +700,8 @@ fn regions_are_listed_and_an_unknown_filter_value_names_the_valid_ones() {
         &["stories", "--country", "rs", "--region", "balkans"],
     );
     assert!(out.status.success(), "valid filters: {out:?}");
+    // A country of no region, which the gazetteer still names.
+    let out = wirefeed(&config, &["stories", "--country", "AQ"]);
+    assert!(out.status.success(), "Antarctica: {out:?}");
+    bad(&["stories", "--region", "Balkans"], "did you mean balkans");
 }

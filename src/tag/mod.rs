@@ -147,15 +147,19 @@ impl Tagger {
         &self.regions
     }
 
-    /// Whether `code` (ISO 3166-1 alpha-2, any case) is a country some region holds: every
-    /// country the tagger can name rolls up to at least a continent.
+    /// Whether `code` (ISO 3166-1 alpha-2, any case) is a country the tagger can write: one its
+    /// gazetteer names a place of, or one a region holds.
     pub fn knows_country(&self, code: &str) -> bool {
-        self.regions.iter().any(|r| {
-            r.members
-                .iter()
-                .chain(&r.periphery)
-                .any(|m| m.eq_ignore_ascii_case(code))
-        })
+        let Some(c) = Code::parse(&code.to_ascii_uppercase()) else {
+            return false;
+        };
+        self.gaz.places.values().any(|(p, _, _)| *p == c)
+            || self.regions.iter().any(|r| {
+                r.members
+                    .iter()
+                    .chain(&r.periphery)
+                    .any(|m| m.eq_ignore_ascii_case(code))
+            })
     }
 
     /// The shipped gazetteer and regions, no topics.

@@ -1,13 +1,15 @@
 //! The `wirefeed` command line: argument parsing, logging set-up, and one function per subcommand.
 //!
 //! Owns the binary's edge: `anyhow` errors with context, exit codes (0 ok, 1 runtime failure, 2 bad
-//! config or usage), and the human and JSON output formats. Never: holds pipeline logic; each
-//! subcommand calls into `daemon`, `store` or `pipeline` (`inspect` and the `eval tag`/`eval dedup`
-//! run the daemon's own pipeline), or an eval module for scoring.
+//! config or usage, 3 `run --once` left active feeds unpolled), and the human and JSON output
+//! formats. Never: holds pipeline logic; each subcommand calls into `daemon`, `store` or
+//! `pipeline` (`inspect` and the `eval tag`/`eval dedup` run the daemon's own pipeline), or an
+//! eval module for scoring.
 
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use chrono::Utc;
@@ -39,9 +41,14 @@ pub struct Cli {
 pub enum Command {
     /// Run the daemon: poll each feed when due until SIGINT/SIGTERM.
     Run {
-        /// Poll every feed once, then exit.
+        /// Poll every active feed once, then exit: 0 when every feed was polled, 3 when some
+        /// were left (each named with the reason on stderr).
         #[arg(long)]
         once: bool,
+        /// With --once: how long the pass may wait for hosts' request spacing and for feeds
+        /// other daemons hold (a crashed daemon's lease runs out, then its feeds are taken).
+        #[arg(long, value_name = "SECS", default_value_t = crate::daemon::ONCE_MAX_WAIT.as_secs(), requires = "once")]
+        max_wait: u64,
     },
     /// Apply database migrations and exit.
     Migrate,
@@ -251,11 +258,18 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(dispatch(cli.command, config, cli.config)) {
+    let result = runtime.block_on(dispatch(cli.command, config, cli.config));
+    // Work still running on blocking threads (a parse over its budget finishing its check)
+    // must not hold the exit: the daemon already waited its grace period for it.
+    runtime.shutdown_timeout(Duration::from_millis(500));
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            match e.downcast_ref::<NotAllPolled>() {
+                Some(_) => ExitCode::from(3),
+                None => ExitCode::FAILURE,
+            }
         }
     }
 }
@@ -285,7 +299,10 @@ fn init_logging(config: &Config, format: Option<LogFormat>, to_stdout: bool) {
 
 async fn dispatch(command: Command, config: Config, config_path: Option<PathBuf>) -> Result<()> {
     match command {
-        Command::Run { once } => run(config, once, config_path).await,
+        Command::Run { once, max_wait } => {
+            let once = once.then_some(Duration::from_secs(max_wait));
+            run(config, once, config_path).await
+        }
         Command::Migrate => {
             let store = connect(&config).await?;
             info!(backend = store.backend(), "migrations applied");
@@ -317,24 +334,43 @@ async fn connect(config: &Config) -> Result<Store> {
     Ok(store)
 }
 
-async fn run(config: Config, once: bool, config_path: Option<PathBuf>) -> Result<()> {
-    let app = App::build(config).await.context("starting wirefeed")?;
-    // SQLite serves one daemon; PostgreSQL shares the work through leases.
-    let _lock = app.store().lock_for_daemon()?;
-    if once {
-        let s = app.run_once().await.context("polling feeds")?;
+/// `run --once` left active feeds unpolled (exit status 3).
+#[derive(Debug, thiserror::Error)]
+#[error("{0} active feeds were not polled (see the lines above)")]
+struct NotAllPolled(usize);
+
+async fn run(config: Config, once: Option<Duration>, config_path: Option<PathBuf>) -> Result<()> {
+    // SQLite serves one daemon; PostgreSQL shares the work through leases. The lock comes
+    // before anything connects, migrates or syncs the config's feeds.
+    let _lock = crate::store::lock_for_daemon(&config.database)?;
+    if let Some(max_wait) = once {
+        let app = App::build(config).await.context("starting wirefeed")?;
+        let s = app
+            .run_once_within(max_wait)
+            .await
+            .context("polling feeds")?;
         info!(
             feeds = s.feeds,
             fetched = s.fetched,
             not_modified = s.not_modified,
             failed = s.failed,
             deferred = s.deferred,
+            skipped = s.skipped.len(),
             new_stories = s.new_stories,
             "pass complete"
         );
+        for (url, why) in &s.skipped {
+            eprintln!("not polled: {url}: {why}");
+        }
+        if !s.skipped.is_empty() {
+            return Err(NotAllPolled(s.skipped.len()).into());
+        }
         return Ok(());
     }
     let notifier = std::sync::Arc::new(crate::service::Notifier::from_env());
+    let Some(app) = build_waiting(config, &notifier).await? else {
+        return Ok(());
+    };
     if let Some(addr) = &app.config().admin.listen {
         let addr: std::net::SocketAddr = addr
             .parse()
@@ -373,6 +409,42 @@ async fn run(config: Config, once: bool, config_path: Option<PathBuf>) -> Result
     supervisor.abort();
     reloader.abort();
     Ok(())
+}
+
+/// Builds the daemon, waiting for a database that is not reachable yet (starting before it
+/// after a reboot, or during its restart): retries with a backoff up to 15 s, says so in
+/// STATUS=, and keeps systemd's start and watchdog timers from expiring meanwhile. Any other
+/// failure (a bad URL, a refused login, a failed migration) ends the start at once. `None` when
+/// a signal came while waiting.
+async fn build_waiting(config: Config, notifier: &crate::service::Notifier) -> Result<Option<App>> {
+    let mut backoff = Duration::from_secs(1);
+    let signal = wait_for_signal();
+    tokio::pin!(signal);
+    loop {
+        match App::build(config.clone()).await {
+            Ok(app) => return Ok(Some(app)),
+            Err(crate::daemon::StartError::Store(e)) if e.is_unreachable() => {
+                tracing::warn!(
+                    error = %e,
+                    retry_in_secs = backoff.as_secs(),
+                    "database unreachable; waiting for it"
+                );
+                notifier.notify(&format!(
+                    "STATUS=waiting for the database: {e}\nEXTEND_TIMEOUT_USEC={}\nWATCHDOG=1",
+                    (backoff + Duration::from_secs(30)).as_micros()
+                ));
+            }
+            Err(e) => return Err(anyhow::Error::new(e).context("starting wirefeed")),
+        }
+        tokio::select! {
+            _ = &mut signal => {
+                info!("shutdown requested while waiting for the database");
+                return Ok(None);
+            }
+            _ = tokio::time::sleep(backoff) => {}
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(15));
+    }
 }
 
 /// On SIGHUP: re-reads and validates the config file. An invalid file is logged and the running

@@ -381,12 +381,25 @@ async fn leases_split_feeds_between_daemons_and_expire_after_a_crash() {
             let other = App::build(config(&db.url, &list))
                 .await
                 .expect("second app");
-            let (a, b) = tokio::join!(app.run_once(), other.run_once());
+            // A short bound: the live lease outlasts it, so that feed is skipped, with why.
+            let bound = Duration::from_secs(2);
+            let (a, b) = tokio::join!(app.run_once_within(bound), other.run_once_within(bound));
             let (a, b) = (a.expect("a"), b.expect("b"));
             assert_eq!(a.feeds + b.feeds, 29, "{a:?} {b:?}");
+            for s in [&a, &b] {
+                assert_eq!(s.skipped.len(), 1, "{s:?}");
+                assert_eq!(s.skipped[0].0, held[0].url);
+                assert!(s.skipped[0].1.contains("leased by daemon alive"), "{s:?}");
+            }
         } else {
-            let s = app.run_once().await.expect("pass");
+            let s = app
+                .run_once_within(Duration::from_secs(2))
+                .await
+                .expect("pass");
             assert_eq!(s.feeds, 29, "{s:?}");
+            assert_eq!(s.skipped.len(), 1, "{s:?}");
+            assert_eq!(s.skipped[0].0, held[0].url);
+            assert!(s.skipped[0].1.contains("leased by daemon alive"), "{s:?}");
             // One daemon per SQLite file.
             let _lock = app.store().lock_for_daemon().expect("first lock");
             let second = App::build(config(&db.url, &list))

@@ -26,6 +26,7 @@ use crate::model::{ErrorKind, FeedId, Outcome};
 use crate::normalize::Rules;
 use crate::pipeline::Pipeline;
 use crate::schedule::{HostBudget, SchedulePolicy};
+use crate::service::metrics::Write;
 use crate::store::{Claim, FeedUpdate, Store, StoreError};
 use refresh::Refreshed;
 
@@ -65,6 +66,9 @@ pub struct RunSummary {
     /// Held back by their host's budget (a throttled host): not fetched, not an error.
     pub deferred: usize,
     pub new_stories: u64,
+    /// Active feeds the pass did not poll, each with the reason (a live daemon's lease, a host
+    /// that takes no request within the pass's bound).
+    pub skipped: Vec<(String, String)>,
 }
 
 impl RunSummary {
@@ -84,6 +88,14 @@ impl RunSummary {
 const FLUSH_ROWS: usize = 256;
 /// ...or this long.
 const FLUSH_AFTER: Duration = Duration::from_millis(50);
+/// Feed states kept for a later flush while the database fails writes; past this, the oldest
+/// are dropped (their leases run out and those feeds are polled again then).
+const MAX_PENDING: usize = 16 * FLUSH_ROWS;
+/// How long the loop waits for a claim: a database that stops answering mid-query must not
+/// stop the loop (and with it the watchdog).
+const CLAIM_WITHIN: Duration = Duration::from_secs(15);
+/// How long `run --once` waits, by default, for hosts' spacing and other daemons' leases.
+pub const ONCE_MAX_WAIT: Duration = Duration::from_secs(300);
 
 /// What a config reload replaces: the config and everything compiled from it. A refresh works on
 /// one snapshot from start to end.
@@ -272,11 +284,24 @@ impl App {
         }
     }
 
-    /// Polls every active feed once, due or not, and returns the totals. Fails only when the
-    /// database cannot be read; a failing feed is counted, not raised. Host budgets (concurrency,
-    /// spacing) apply: a feed whose host is busy waits its turn.
+    /// Polls every active feed once, due or not, and returns the totals; waits up to
+    /// [`ONCE_MAX_WAIT`] for hosts' spacing and other daemons' leases (see
+    /// [`App::run_once_within`]).
     pub async fn run_once(&self) -> Result<RunSummary, StoreError> {
+        self.run_once_within(ONCE_MAX_WAIT).await
+    }
+
+    /// Polls every active feed once, due or not, and returns the totals. Host budgets
+    /// (concurrency, spacing) apply: a feed whose host is busy waits its turn, up to `max_wait`
+    /// from the start of the pass. A feed another daemon holds is waited for up to that bound
+    /// (a crashed daemon's lease runs out and the feed is taken over; one another pass is
+    /// polling is done when it is stored); what is still held at the bound is listed in
+    /// `skipped` with the reason, as is a feed whose host takes no request within the bound (it
+    /// asked to be left alone longer). Fails only when the database
+    /// cannot be read or written; a failing feed is counted, not raised.
+    pub async fn run_once_within(&self, max_wait: Duration) -> Result<RunSummary, StoreError> {
         let start = Utc::now();
+        let deadline = start + Timings::delta(max_wait);
         let concurrency = self.config().fetch.concurrency;
         let mut summary = RunSummary::default();
         let mut tasks: JoinSet<Refreshed> = JoinSet::new();
@@ -293,6 +318,43 @@ impl App {
                 Vec::new()
             };
             if feeds.is_empty() && tasks.is_empty() {
+                // Every state stored first: a feed this pass still holds is then one it
+                // deferred.
+                self.flush_or_fail(&mut pending).await?;
+                let now = Utc::now();
+                let held = self.inner.store.leased(start, now).await?;
+                let owner = &self.inner.owner;
+                // Within the bound, wait for every lease that may still free its feed: another
+                // daemon's (in flight, or a crashed one's running out) and a deferral of an
+                // earlier pass that ends in time. Re-read at least every second: a feed another
+                // daemon polls leaves the list when it is done.
+                let next = held
+                    .iter()
+                    .filter(|l| &l.owner != owner || l.until <= deadline)
+                    .map(|l| l.until.min(deadline))
+                    .min();
+                if let (Some(t), true) = (next, now < deadline) {
+                    let wait = (t - now).to_std().unwrap_or_default() + Duration::from_millis(20);
+                    tokio::time::sleep(wait.min(Duration::from_secs(1))).await;
+                    continue;
+                }
+                for l in held {
+                    let why = if &l.owner != owner {
+                        format!(
+                            "leased by daemon {} until {} (past this pass's bound of {} s)",
+                            l.owner,
+                            crate::model::rfc3339(l.until),
+                            max_wait.as_secs()
+                        )
+                    } else {
+                        format!(
+                            "its host takes no request before {} (past this pass's bound of {} s)",
+                            crate::model::rfc3339(l.until),
+                            max_wait.as_secs()
+                        )
+                    };
+                    summary.skipped.push((l.url, why));
+                }
                 break;
             }
             for feed in feeds {
@@ -301,7 +363,7 @@ impl App {
                 let h = host.clone();
                 let id = feed.id;
                 let handle = tasks.spawn(async move {
-                    match app.wait_for_host(&h).await {
+                    match app.wait_for_host(&h, deadline).await {
                         Ok(()) => app.refresh(feed).await,
                         Err(at) => app.deferred(feed.id, at).await,
                     }
@@ -317,21 +379,23 @@ impl App {
                 self.flush(&mut pending).await;
             }
         }
-        self.flush(&mut pending).await;
         Ok(summary)
     }
 
     /// Waits until `host`'s budget lets one more request start (used by `run --once`). A host
-    /// that will not be ready within the fetch timeout (it asked to be left alone) is not waited
-    /// for: the instant it will be ready is returned instead.
-    async fn wait_for_host(&self, host: &str) -> Result<(), DateTime<Utc>> {
-        let max_wait = Timings::delta(self.live().timings.fetch_timeout);
+    /// that will not be ready by `deadline` (it asked to be left alone) is not waited for: the
+    /// instant it will be ready is returned instead.
+    async fn wait_for_host(
+        &self,
+        host: &str,
+        deadline: DateTime<Utc>,
+    ) -> Result<(), DateTime<Utc>> {
         loop {
             let now = Utc::now();
             let slot = self.hosts().try_start(host, now);
             match slot {
                 Ok(()) => return Ok(()),
-                Err(at) if at - now > max_wait => return Err(at),
+                Err(at) if at > deadline => return Err(at),
                 Err(at) => {
                     let wait = (at - now).to_std().unwrap_or_default();
                     tokio::time::sleep(wait.max(Duration::from_millis(1))).await;
@@ -413,21 +477,50 @@ impl App {
         }
     }
 
-    /// Writes queued feed states in one transaction. On failure they are dropped: their leases
-    /// run out and the feeds are polled again then.
-    async fn flush(&self, pending: &mut Vec<FeedUpdate>) {
+    /// Writes queued feed states in one transaction; true when they are stored (or there were
+    /// none). On failure they stay queued for the next flush (the oldest dropped past
+    /// [`MAX_PENDING`]: their leases run out and those feeds are polled again then).
+    async fn flush(&self, pending: &mut Vec<FeedUpdate>) -> bool {
         if pending.is_empty() {
-            return;
+            return true;
         }
-        if let Err(e) = self
+        let writes = &self.inner.metrics.writes;
+        match self
             .inner
             .store
             .record_updates(&self.inner.owner, pending)
             .await
         {
-            error!(error = %e, feeds = pending.len(), "cannot store feed states");
+            Ok(()) => {
+                writes.ok(Write::FeedStates);
+                pending.clear();
+                true
+            }
+            Err(e) => {
+                error!(error = %e, feeds = pending.len(), "cannot store feed states");
+                writes.failed(Write::FeedStates, &e.to_string());
+                if pending.len() > MAX_PENDING {
+                    let drop = pending.len() - MAX_PENDING;
+                    warn!(feeds = drop, "dropping the oldest unstored feed states");
+                    pending.drain(..drop);
+                }
+                false
+            }
         }
+    }
+
+    /// [`App::flush`] for `run --once`, which reports a failure instead of keeping states.
+    async fn flush_or_fail(&self, pending: &mut Vec<FeedUpdate>) -> Result<(), StoreError> {
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let r = self
+            .inner
+            .store
+            .record_updates(&self.inner.owner, pending)
+            .await;
         pending.clear();
+        r
     }
 
     /// The daemon loop: claims feeds as they fall due, within the global and per-host budgets,
@@ -455,11 +548,35 @@ impl App {
                 .loop_at_ms
                 .store(now.timestamp_millis(), std::sync::atomic::Ordering::Relaxed);
             let free = concurrency.saturating_sub(tasks.len());
+            let mut database_down = false;
             if free > 0 {
-                match self.inner.store.claim(&self.claim(now, free, None)).await {
+                let claimed = tokio::time::timeout(
+                    CLAIM_WITHIN,
+                    self.inner.store.claim(&self.claim(now, free, None)),
+                )
+                .await
+                .unwrap_or_else(|_| {
+                    Err(StoreError::Conflict(format!(
+                        "no answer from the database within {} s",
+                        CLAIM_WITHIN.as_secs()
+                    )))
+                });
+                // The loop has turned whatever the database said: it is alive, and waiting.
+                self.inner.metrics.loop_at_ms.store(
+                    Utc::now().timestamp_millis(),
+                    std::sync::atomic::Ordering::Relaxed,
+                );
+                match claimed {
                     Ok(feeds) => {
+                        self.inner.metrics.writes.ok(Write::Claims);
                         let mut deferred = Vec::new();
                         for feed in feeds {
+                            // One refresh per feed: a refresh that outlived its lease is still
+                            // running here; the new lease simply covers it.
+                            if running.values().any(|(id, _)| *id == feed.id) {
+                                debug!(feed = %feed.url, "still refreshing; not starting it again");
+                                continue;
+                            }
                             let host = host_of(&feed.url);
                             let slot = self.hosts().try_start(&host, now);
                             match slot {
@@ -483,11 +600,24 @@ impl App {
                             error!(error = %e, "cannot defer feeds");
                         }
                     }
-                    Err(e) => error!(error = %e, "cannot claim due feeds"),
+                    Err(e) => {
+                        database_down = true;
+                        error!(error = %e, "cannot claim due feeds");
+                        self.inner
+                            .metrics
+                            .writes
+                            .failed(Write::Claims, &e.to_string());
+                    }
                 }
             }
-            let mut wait = self.wait_for_next(tick).await;
-            if !pending.is_empty() {
+            // While the database fails, wait a tick and try again, without asking it when the
+            // next feed is due or writing states it would refuse too.
+            let mut wait = if database_down {
+                tick
+            } else {
+                self.wait_for_next(tick).await
+            };
+            if !pending.is_empty() && !database_down {
                 wait = wait.min(FLUSH_AFTER);
             }
             tokio::select! {
@@ -503,8 +633,9 @@ impl App {
             while let Some(done) = tasks.try_join_next_with_id() {
                 self.finished(&mut running, &mut pending, done, true);
             }
-            if pending.len() >= FLUSH_ROWS
-                || (!pending.is_empty() && pending_since.elapsed() >= FLUSH_AFTER)
+            if !database_down
+                && (pending.len() >= FLUSH_ROWS
+                    || (!pending.is_empty() && pending_since.elapsed() >= FLUSH_AFTER))
             {
                 self.flush(&mut pending).await;
             }
@@ -570,8 +701,8 @@ impl App {
     /// tick.
     async fn wait_for_next(&self, tick: Duration) -> Duration {
         let now = Utc::now();
-        match self.inner.store.next_due().await {
-            Ok(Some(t)) => (t - now)
+        match tokio::time::timeout(CLAIM_WITHIN, self.inner.store.next_due()).await {
+            Ok(Ok(Some(t))) => (t - now)
                 .to_std()
                 .unwrap_or(Duration::ZERO)
                 .clamp(Duration::from_millis(10), tick),

@@ -18,7 +18,8 @@ use crate::fetch::{FetchOutcome, Fetched, Validators};
 use crate::model::{rfc3339, ErrorKind, Feed, FeedStatus, Outcome, Story};
 use crate::pipeline::{Draft, Origin, Output, PageApplied, PageBytes, PageRequest};
 use crate::schedule::{self, Hints};
-use crate::store::FeedUpdate;
+use crate::service::metrics::Write;
+use crate::store::{FeedUpdate, StoreError};
 
 /// A finished refresh: its result, the feed state still to write (refreshes that brought no
 /// stories are written in batches), and whether its host asked to be left alone.
@@ -556,6 +557,7 @@ impl App {
             .await
         {
             Ok(w) => {
+                inner.metrics.writes.ok(Write::Stories);
                 inner
                     .metrics
                     .stored(w.new_stories, w.updated_stories, w.reprints, w.tags);
@@ -572,6 +574,10 @@ impl App {
             Err(e) => {
                 error!(error = %e, "cannot store refresh");
                 inner.metrics.database_error();
+                // A lost race with another daemon is not a storage fault.
+                if !matches!(e, StoreError::Conflict(_)) {
+                    inner.metrics.writes.failed(Write::Stories, &e.to_string());
+                }
                 update.outcome = Outcome::Error.as_str();
                 update.error_kind = Some(ErrorKind::Database.as_str());
                 update.error_message = Some(e.to_string());

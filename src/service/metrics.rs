@@ -57,6 +57,95 @@ pub struct Metrics {
     database_errors: AtomicU64,
     /// Unix milliseconds of the scheduler loop's last turn (0: not started).
     pub loop_at_ms: AtomicI64,
+    /// Whether the daemon's writes succeed.
+    pub writes: WriteHealth,
+}
+
+/// The daemon's kinds of write, each of which can fail on its own (a full disk fails them all;
+/// a lock conflict only one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Write {
+    /// A refresh's stories and feed state.
+    Stories,
+    /// The batched states of finished feeds.
+    FeedStates,
+    /// Claiming due feeds (the scheduler's own write).
+    Claims,
+}
+
+impl Write {
+    const ALL: [Write; 3] = [Write::Stories, Write::FeedStates, Write::Claims];
+
+    fn name(self) -> &'static str {
+        match self {
+            Write::Stories => "storing stories",
+            Write::FeedStates => "storing feed states",
+            Write::Claims => "claiming feeds",
+        }
+    }
+}
+
+/// The outcome of each kind of write's last attempt: a write that failed stays failed until
+/// one of its kind succeeds again, so health reports a full disk or a lost database for as long
+/// as it lasts, and recovers by itself.
+#[derive(Debug, Default)]
+pub struct WriteHealth {
+    /// Per kind: Unix milliseconds of the first failure of the current run of failures (0: the
+    /// last attempt succeeded).
+    failing_since_ms: [AtomicI64; 3],
+    /// Per kind: the last failure's message.
+    last_error: std::sync::Mutex<[Option<String>; 3]>,
+}
+
+impl WriteHealth {
+    /// A write of this kind succeeded.
+    pub fn ok(&self, kind: Write) {
+        self.failing_since_ms[kind as usize].store(0, Ordering::Relaxed);
+    }
+
+    /// A write of this kind failed with `error`.
+    pub fn failed(&self, kind: Write, error: &str) {
+        let now = chrono::Utc::now().timestamp_millis().max(1);
+        let _ = self.failing_since_ms[kind as usize].compare_exchange(
+            0,
+            now,
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        );
+        self.last_error
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)[kind as usize] =
+            Some(error.to_owned());
+    }
+
+    /// `Err` with what fails and since when while any kind's last attempt failed.
+    pub fn check(&self) -> Result<(), String> {
+        let errors = self
+            .last_error
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        let now = chrono::Utc::now().timestamp_millis();
+        let failing: Vec<String> = Write::ALL
+            .iter()
+            .filter_map(|k| {
+                let since = self.failing_since_ms[*k as usize].load(Ordering::Relaxed);
+                (since != 0).then(|| {
+                    format!(
+                        "{} fails (for {} s): {}",
+                        k.name(),
+                        (now - since).max(0) / 1000,
+                        errors[*k as usize].as_deref().unwrap_or("unknown error")
+                    )
+                })
+            })
+            .collect();
+        if failing.is_empty() {
+            Ok(())
+        } else {
+            Err(failing.join("; "))
+        }
+    }
 }
 
 /// The database's gauges, owned by the store (which reads them) and re-exported here.
@@ -212,6 +301,23 @@ impl Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn write_health_fails_until_the_same_kind_succeeds() {
+        let h = WriteHealth::default();
+        assert!(h.check().is_ok());
+        h.failed(Write::Stories, "database or disk is full");
+        h.failed(Write::Claims, "pool timed out");
+        let e = h.check().expect_err("failing");
+        assert!(e.contains("storing stories fails"), "{e}");
+        assert!(e.contains("database or disk is full"), "{e}");
+        // Another kind succeeding does not hide the failure.
+        h.ok(Write::FeedStates);
+        h.ok(Write::Claims);
+        assert!(h.check().is_err());
+        h.ok(Write::Stories);
+        assert!(h.check().is_ok());
+    }
 
     #[test]
     fn every_outcome_has_its_own_row() {

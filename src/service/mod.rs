@@ -100,57 +100,94 @@ fn scheduler_alive(app: &impl Observed) -> bool {
     age >= 0 && (age as u128) < loop_deadline(app).as_millis()
 }
 
-/// Whether the daemon can do its work: the database answers and the scheduler turns.
+/// How long a health check waits for the database: `/readyz` must answer within a second, so
+/// a probe never times out on a database that does not answer.
+const PING_WITHIN: Duration = Duration::from_secs(1);
+
+/// Whether the daemon can do its work: the database answers within a second, its writes
+/// succeed (a full disk fails writes while reads still answer), and the scheduler turns.
 pub async fn ready(app: &impl Observed) -> Result<(), String> {
-    app.ping().await.map_err(|e| format!("database: {e}"))?;
+    match tokio::time::timeout(PING_WITHIN, app.ping()).await {
+        Err(_) => {
+            return Err(format!(
+                "database: no answer within {} s",
+                PING_WITHIN.as_secs()
+            ))
+        }
+        Ok(Err(e)) => return Err(format!("database unreachable: {e}")),
+        Ok(Ok(())) => {}
+    }
+    app.counters().writes.check()?;
     if !scheduler_alive(app) {
         return Err("scheduler: no turn of the loop recently".to_owned());
     }
     Ok(())
 }
 
-/// Pings the watchdog at half its interval while [`ready`] holds, and says what the daemon is
-/// doing in STATUS= lines (feeds due, stories stored in the last minute). Runs until dropped.
+/// The database's gauges, or `None` when it does not answer within [`PING_WITHIN`].
+async fn gauges_within(app: &impl Observed) -> Option<metrics::DbGauges> {
+    match tokio::time::timeout(PING_WITHIN, app.gauges()).await {
+        Ok(Ok(g)) => Some(g),
+        Ok(Err(e)) => {
+            debug!(error = %e, "cannot read feed gauges");
+            None
+        }
+        Err(_) => None,
+    }
+}
+
+/// Pings the watchdog at half its interval while the scheduler loop turns, and says what the
+/// daemon is doing in STATUS= lines (feeds due, stories stored in the last minute, or what is
+/// wrong). The watchdog watches the process, not its database: a daemon whose database is
+/// down or full keeps turning its loop, reports the fault in STATUS= and `/readyz`, and resumes
+/// by itself when the database does; restarting it would not help. Runs until dropped.
 pub async fn supervise(app: impl Observed, notifier: Arc<Notifier>) {
     let watchdog = Notifier::watchdog_interval();
     let every = watchdog
         .unwrap_or(Duration::from_secs(10))
         .min(Duration::from_secs(10));
     let mut tick = tokio::time::interval(every);
-    let mut last_stories = app.counters().stories_new();
-    let mut last_at = std::time::Instant::now();
-    let mut per_minute = 0.0;
+    // (when, stories stored so far) over the last minute, for the rate.
+    let mut samples: std::collections::VecDeque<(std::time::Instant, u64)> =
+        std::collections::VecDeque::new();
     loop {
         tick.tick().await;
-        let health = ready(&app).await;
         if watchdog.is_some() {
-            match &health {
-                Ok(()) => notifier.notify("WATCHDOG=1"),
-                Err(e) => warn!(reason = %e, "not pinging the watchdog"),
+            if scheduler_alive(&app) {
+                notifier.notify("WATCHDOG=1");
+            } else {
+                warn!("scheduler loop stalled: not pinging the watchdog");
             }
         }
-        let now = app.counters().stories_new();
-        let secs = last_at.elapsed().as_secs_f64().max(1.0);
-        if secs >= 60.0 || per_minute == 0.0 {
-            per_minute = (now - last_stories) as f64 * 60.0 / secs;
-            if secs >= 60.0 {
-                last_stories = now;
-                last_at = std::time::Instant::now();
-            }
+        let health = ready(&app).await;
+        let now = std::time::Instant::now();
+        samples.push_back((now, app.counters().stories_new()));
+        while samples
+            .front()
+            .is_some_and(|(t, _)| now.duration_since(*t) > Duration::from_secs(60))
+        {
+            samples.pop_front();
         }
-        let due = app.gauges().await.ok();
-        let status = match (&health, due) {
-            (Err(e), _) => format!("STATUS=degraded: {e}"),
-            (Ok(()), Some(g)) => format!(
-                "STATUS=polling: {} feeds active, most overdue {:.0} s; {:.0} stories stored in the last minute",
-                g.feeds_by_state
-                    .iter()
-                    .find(|(s, _)| s == "active")
-                    .map_or(0, |(_, n)| *n),
-                g.scheduler_lag_secs,
-                per_minute
-            ),
-            (Ok(()), None) => "STATUS=polling".to_owned(),
+        let per_minute = match (samples.front(), samples.back()) {
+            (Some((t0, n0)), Some((t1, n1))) if t1 > t0 => {
+                (n1 - n0) as f64 * 60.0 / t1.duration_since(*t0).as_secs_f64().max(1.0)
+            }
+            _ => 0.0,
+        };
+        let status = match &health {
+            Err(e) => format!("STATUS=degraded: {e}"),
+            Ok(()) => match gauges_within(&app).await {
+                Some(g) => format!(
+                    "STATUS=polling: {} feeds active, most overdue {:.0} s; {:.0} stories stored in the last minute",
+                    g.feeds_by_state
+                        .iter()
+                        .find(|(s, _)| s == "active")
+                        .map_or(0, |(_, n)| *n),
+                    g.scheduler_lag_secs,
+                    per_minute
+                ),
+                None => format!("STATUS=polling: {per_minute:.0} stories stored in the last minute"),
+            },
         };
         notifier.notify(&status);
     }
@@ -176,13 +213,8 @@ async fn readyz<A: Observed>(State(app): State<A>) -> impl IntoResponse {
 }
 
 async fn metrics_text<A: Observed>(State(app): State<A>) -> impl IntoResponse {
-    let gauges = match app.gauges().await {
-        Ok(g) => g,
-        Err(e) => {
-            warn!(error = %e, "metrics: cannot read feed gauges");
-            metrics::DbGauges::default()
-        }
-    };
+    // Counters are served even while the database does not answer.
+    let gauges = gauges_within(&app).await.unwrap_or_default();
     (
         [(
             axum::http::header::CONTENT_TYPE,

@@ -13,6 +13,10 @@ pub(super) mod pg {
 
     use chrono::{DateTime, Utc};
     use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
+    use sqlx::{Connection, PgConnection};
+
+    /// How long connecting may take.
+    const CONNECT_WITHIN: Duration = Duration::from_secs(10);
 
     pub type Db = sqlx::Postgres;
     pub type Pool = sqlx::PgPool;
@@ -40,9 +44,15 @@ pub(super) mod pg {
         if !url.contains("sslmode=") && is_local_host(opts.get_host()) {
             opts = opts.ssl_mode(PgSslMode::Disable);
         }
+        // One direct connection first: its error names the cause ("connection refused",
+        // "password authentication failed") where the pool would only say it timed out.
+        let first = tokio::time::timeout(CONNECT_WITHIN, PgConnection::connect_with(&opts))
+            .await
+            .map_err(|_| sqlx::Error::PoolTimedOut)??;
+        let _ = first.close().await;
         PgPoolOptions::new()
             .max_connections(max)
-            .acquire_timeout(Duration::from_secs(10))
+            .acquire_timeout(CONNECT_WITHIN)
             .connect_with(opts)
             .await
     }
@@ -119,6 +129,7 @@ pub(super) mod lite {
     use std::time::Duration;
 
     use chrono::{DateTime, Utc};
+    use sqlx::pool::PoolConnection;
     use sqlx::sqlite::{
         SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
     };
@@ -174,27 +185,46 @@ pub(super) mod lite {
     }
 
     /// A write transaction, holding the process's turn to write to its database file.
+    ///
+    /// It runs `BEGIN IMMEDIATE` and `COMMIT` itself on a pooled connection instead of using
+    /// sqlx's transaction type: when SQLite fails a statement or a `COMMIT` (disk full, I/O
+    /// error), sqlx's rollback-on-drop can leave the pooled connection believing it is still
+    /// inside a transaction, and every later `begin` on it fails ("begin_with at non-zero
+    /// transaction depth") for as long as the process lives. A transaction that does not commit
+    /// cleanly closes its connection instead (SQLite rolls back whatever was open when a
+    /// connection closes), and the pool opens a fresh one for the next writer.
     pub struct Tx {
-        tx: sqlx::Transaction<'static, Db>,
+        conn: PoolConnection<Db>,
+        committed: bool,
         _turn: tokio::sync::OwnedMutexGuard<()>,
     }
 
     impl std::ops::Deref for Tx {
         type Target = Conn;
         fn deref(&self) -> &Conn {
-            &self.tx
+            &self.conn
         }
     }
 
     impl std::ops::DerefMut for Tx {
         fn deref_mut(&mut self) -> &mut Conn {
-            &mut self.tx
+            &mut self.conn
         }
     }
 
     impl Tx {
-        pub async fn commit(self) -> Result<(), sqlx::Error> {
-            self.tx.commit().await
+        pub async fn commit(mut self) -> Result<(), sqlx::Error> {
+            sqlx::query("COMMIT").execute(&mut *self.conn).await?;
+            self.committed = true;
+            Ok(())
+        }
+    }
+
+    impl Drop for Tx {
+        fn drop(&mut self) {
+            if !self.committed {
+                self.conn.close_on_drop();
+            }
         }
     }
 
@@ -216,8 +246,16 @@ pub(super) mod lite {
             turns.entry(file).or_default().clone()
         };
         let turn = turn.lock_owned().await;
-        let tx = p.begin_with("BEGIN IMMEDIATE").await?;
-        Ok(Tx { tx, _turn: turn })
+        let mut conn = p.acquire().await?;
+        if let Err(e) = sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await {
+            conn.close_on_drop();
+            return Err(e);
+        }
+        Ok(Tx {
+            conn,
+            committed: false,
+            _turn: turn,
+        })
     }
 
     /// A refresh's transaction: commits do not wait for the disk already
@@ -236,29 +274,43 @@ pub(super) mod lite {
         false
     }
 
-    /// Locks `<database file>.lock` exclusively, without waiting.
-    pub fn lock_for_daemon(p: &Pool) -> Result<DaemonLock, StoreError> {
-        let db = p.connect_options().get_filename().to_path_buf();
-        let mut lock_path = db.clone().into_os_string();
-        lock_path.push(".lock");
-        let lock_path = std::path::PathBuf::from(lock_path);
+    /// The database file a pool opens.
+    pub fn file(p: &Pool) -> PathBuf {
+        p.connect_options().get_filename().to_path_buf()
+    }
+
+    /// The database file a `sqlite:` URL names (`None` for an in-memory database).
+    pub fn file_of_url(url: &str) -> Result<Option<PathBuf>, sqlx::Error> {
+        let opts = SqliteConnectOptions::from_str(url)?;
+        let file = opts.get_filename();
+        let in_memory = file.as_os_str().is_empty()
+            || file == std::path::Path::new(":memory:")
+            || url.contains("mode=memory");
+        Ok((!in_memory).then(|| file.to_path_buf()))
+    }
+
+    /// Locks the database file itself exclusively, without waiting, creating it (empty: SQLite
+    /// takes an empty file as a new database) if missing. The lock is on the file, not on a
+    /// path spelling: a symlink or a hard link to the same file meets the same lock. SQLite
+    /// takes its own locks with `fcntl` byte ranges, which do not conflict with this `flock`.
+    pub fn lock_file(db: &std::path::Path) -> Result<DaemonLock, StoreError> {
         let file = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
+            .read(true)
             .write(true)
-            .open(&lock_path)
-            .map_err(|e| StoreError::Locked(format!("cannot open {}: {e}", lock_path.display())))?;
+            .open(db)
+            .map_err(|e| StoreError::Locked(format!("cannot open {}: {e}", db.display())))?;
         match file.try_lock() {
-            Ok(()) => Ok(DaemonLock { _file: file }),
+            Ok(()) => Ok(DaemonLock::new(file)),
             Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Locked(format!(
-                "another wirefeed daemon is using {} (it holds {}); SQLite serves one daemon at \
-                 a time: stop the other one, or use PostgreSQL to run several",
-                db.display(),
-                lock_path.display()
+                "another wirefeed daemon is using {}; SQLite serves one daemon at a time: stop \
+                 the other one, or use PostgreSQL to run several",
+                db.display()
             ))),
             Err(std::fs::TryLockError::Error(e)) => Err(StoreError::Locked(format!(
                 "cannot lock {}: {e}",
-                lock_path.display()
+                db.display()
             ))),
         }
     }

@@ -61,10 +61,67 @@ pub enum StoreError {
     Conflict(String),
 }
 
+impl StoreError {
+    /// True when the database cannot be reached or is going away (refused, reset, timed out,
+    /// shutting down, too many connections): a fault to wait out, not a bad request or a bug.
+    pub fn is_unreachable(&self) -> bool {
+        let e = match self {
+            StoreError::Connect { source, .. } | StoreError::Query(source) => source,
+            StoreError::Migrate(sqlx::migrate::MigrateError::Execute(source)) => source,
+            _ => return false,
+        };
+        match e {
+            sqlx::Error::Io(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => true,
+            sqlx::Error::Database(d) => d.code().is_some_and(|c| {
+                c.starts_with("08") || matches!(c.as_ref(), "57P01" | "57P02" | "57P03" | "53300")
+            }),
+            _ => false,
+        }
+    }
+}
+
 /// Proof that this process is the only daemon on a SQLite file; released on drop.
+///
+/// The lock is a `flock` on the database file itself. Its descriptor is unlocked on drop but
+/// never closed: closing any descriptor of a file drops every POSIX (`fcntl`) lock the process
+/// holds on it, and SQLite's own locks on the same file are POSIX locks. One descriptor per
+/// daemon start is what this costs.
 #[derive(Debug)]
 pub struct DaemonLock {
-    _file: std::fs::File,
+    file: std::mem::ManuallyDrop<std::fs::File>,
+}
+
+impl DaemonLock {
+    fn new(file: std::fs::File) -> DaemonLock {
+        DaemonLock {
+            file: std::mem::ManuallyDrop::new(file),
+        }
+    }
+}
+
+impl Drop for DaemonLock {
+    fn drop(&mut self) {
+        let _ = self.file.unlock();
+    }
+}
+
+/// For a daemon on SQLite: an exclusive lock on the database file, taken before anything
+/// connects, migrates or writes, so a second daemon on the same file (under any path, symlink
+/// or hard link) is refused before it changes anything. `None` on PostgreSQL, where leases let
+/// several daemons share the work, and for an in-memory database.
+pub fn lock_for_daemon(cfg: &DatabaseConfig) -> Result<Option<DaemonLock>, StoreError> {
+    let url = cfg.url.as_str();
+    if !url.starts_with("sqlite:") {
+        return Ok(None);
+    }
+    let file = dialect::lite::file_of_url(url).map_err(|source| StoreError::Connect {
+        url: redact_url(url),
+        source,
+    })?;
+    file.map(|f| dialect::lite::lock_file(&f)).transpose()
 }
 
 /// Where a feed was defined.
@@ -138,6 +195,15 @@ pub struct Claim<'a> {
     pub not_fetched_since: Option<DateTime<Utc>>,
     pub lease_until: DateTime<Utc>,
     pub limit: i64,
+}
+
+/// An active feed a lease holds: not claimable until `until`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Leased {
+    pub url: String,
+    /// The daemon holding it (this one, for a feed it deferred).
+    pub owner: String,
+    pub until: DateTime<Utc>,
 }
 
 /// What a refresh changed.
@@ -680,6 +746,16 @@ impl Store {
         dispatch!(self, p => claim(p, claim))
     }
 
+    /// Active feeds not fetched since `not_fetched_since` whose lease still holds at `now`
+    /// (what `run --once` could not claim), soonest free first.
+    pub async fn leased(
+        &self,
+        not_fetched_since: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Leased>, StoreError> {
+        dispatch!(self, p => leased(p, not_fetched_since, now))
+    }
+
     /// Gives claimed feeds back unfetched, each due again at the given instant (a host's budget
     /// held them back; that is not an error). The lease is kept until then, so the same pass does
     /// not claim them again.
@@ -751,7 +827,7 @@ impl Store {
     pub fn lock_for_daemon(&self) -> Result<Option<DaemonLock>, StoreError> {
         match self {
             Store::Postgres(_) => Ok(None),
-            Store::Sqlite(p) => dialect::lite::lock_for_daemon(p).map(Some),
+            Store::Sqlite(p) => dialect::lite::lock_file(&dialect::lite::file(p)).map(Some),
         }
     }
 

@@ -10,7 +10,8 @@ use chrono::{DateTime, Utc};
 use sqlx::{QueryBuilder, Row};
 
 use super::{
-    attach_tags, stored_new, tag_rows, Claim, DbGauges, FeedInfo, FeedUpdate, Incoming, NewFeed,
+    attach_tags, stored_new, tag_rows, Claim, DbGauges, FeedInfo, FeedUpdate, Incoming, Leased,
+    NewFeed,
     RetagProgress, RetagStory, StoreError, StoredStory, StoryQuery, TagRow, Targets, Written,
     INSERT_TAGS, TAG_BATCH,
 };
@@ -207,6 +208,34 @@ pub(super) async fn claim(p: &Pool, c: &Claim<'_>) -> Result<Vec<Feed>, StoreErr
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
     tx.commit().await?;
     Ok(feeds)
+}
+
+pub(super) async fn leased(
+    p: &Pool,
+    not_fetched_since: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<Vec<Leased>, StoreError> {
+    let rows: Vec<(String, Option<String>, Option<d::Time>)> = sqlx::query_as(
+        "SELECT url, lease_owner, lease_expires_at FROM feeds
+         WHERE status = 'active'
+           AND (last_fetched_at IS NULL OR last_fetched_at < $1)
+           AND lease_expires_at IS NOT NULL AND lease_expires_at >= $2
+         ORDER BY lease_expires_at, id",
+    )
+    .bind(d::time(not_fetched_since))
+    .bind(d::time(now))
+    .fetch_all(p)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(url, owner, until)| {
+            Some(Leased {
+                url,
+                owner: owner.unwrap_or_default(),
+                until: d::read_time(until)?,
+            })
+        })
+        .collect())
 }
 
 pub(super) async fn defer(

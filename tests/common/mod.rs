@@ -414,3 +414,100 @@ pub fn by_key<'a>(
         .find(|s| s.key == key)
         .unwrap_or_else(|| panic!("no story keyed {key}"))
 }
+
+/// A TCP forwarder in front of a real server (PostgreSQL), to cut the network between the daemon
+/// and its database and bring it back: while cut, every open connection is closed and new ones
+/// are refused (the listener is gone), as when the server is down.
+pub struct TcpProxy {
+    pub addr: SocketAddr,
+    target: SocketAddr,
+    /// Bumped on every cut: forwarders of an older generation stop.
+    generation: tokio::sync::watch::Sender<u64>,
+    accept: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl TcpProxy {
+    /// A proxy on a free loopback port forwarding to `target`.
+    pub async fn start(target: SocketAddr) -> TcpProxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind proxy");
+        let addr = listener.local_addr().expect("proxy addr");
+        let (generation, _) = tokio::sync::watch::channel(0);
+        let proxy = TcpProxy {
+            addr,
+            target,
+            generation,
+            accept: Mutex::new(None),
+        };
+        proxy.serve(listener);
+        proxy
+    }
+
+    fn serve(&self, listener: tokio::net::TcpListener) {
+        let target = self.target;
+        let gen = self.generation.subscribe();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else {
+                    return;
+                };
+                let mut gen = gen.clone();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = gen.changed() => {}
+                    }
+                });
+            }
+        });
+        *self.accept.lock().expect("proxy") = Some(task);
+    }
+
+    /// Cuts the network: open connections close, new ones are refused.
+    pub fn cut(&self) {
+        if let Some(task) = self.accept.lock().expect("proxy").take() {
+            task.abort();
+        }
+        self.generation.send_modify(|g| *g += 1);
+    }
+
+    /// Brings the network back on the same address.
+    pub async fn restore(&self) {
+        // The aborted accept task drops its listener on its next poll; retry until the port
+        // is free again.
+        for _ in 0..100 {
+            if let Ok(l) = tokio::net::TcpListener::bind(self.addr).await {
+                self.serve(l);
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!("cannot listen on {} again", self.addr);
+    }
+
+    /// `url` (a postgres:// URL) pointed at this proxy.
+    pub fn url_for(&self, url: &str) -> String {
+        let mut u = url::Url::parse(url).expect("database URL");
+        u.set_host(Some("127.0.0.1")).expect("host");
+        u.set_port(Some(self.addr.port())).expect("port");
+        u.to_string()
+    }
+}
+
+/// The address a postgres:// URL points at.
+pub fn pg_addr(url: &str) -> SocketAddr {
+    use std::net::ToSocketAddrs;
+    let u = url::Url::parse(url).expect("database URL");
+    (
+        u.host_str().unwrap_or("127.0.0.1"),
+        u.port().unwrap_or(5432),
+    )
+        .to_socket_addrs()
+        .expect("resolve database host")
+        .next()
+        .expect("an address")
+}

@@ -915,8 +915,12 @@ async fn inspect(config: Config, args: InspectArgs) -> Result<()> {
         source: args.source.as_deref(),
         is_wire: args.wire,
     };
-    let doc = pipeline(&config, &rules, &tagger)
-        .run(&bytes, charset.as_deref(), &origin)
+    // The daemon's budget for one document: what it would refuse, inspect refuses too.
+    let mut budget =
+        crate::budget::Budget::new(crate::config::Timings::of(&config).document_budget);
+    let doc = budget
+        .run(|| pipeline(&config, &rules, &tagger).run(&bytes, charset.as_deref(), &origin))
+        .with_context(|| format!("{}: over budget (daemon.document_budget_ms)", args.target))?
         .with_context(|| format!("{}: not a readable feed", args.target))?;
     let mut err = std::io::stderr().lock();
     for s in &doc.skipped {

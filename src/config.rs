@@ -314,6 +314,9 @@ pub struct DaemonConfig {
     /// How long a claimed feed stays reserved for this daemon; a crashed daemon's feeds return to
     /// the others after this.
     pub lease_secs: u64,
+    /// CPU time one document may take from parse to tags (article pages included); past it the
+    /// refresh stops and the feed gets the error kind `over_budget`.
+    pub document_budget_ms: u64,
 }
 
 impl Default for DaemonConfig {
@@ -322,6 +325,7 @@ impl Default for DaemonConfig {
             shutdown_grace_secs: 20,
             tick_secs: 5,
             lease_secs: 300,
+            document_budget_ms: 5000,
         }
     }
 }
@@ -433,6 +437,8 @@ pub struct Timings {
     pub lease: Duration,
     /// `daemon.shutdown_grace_secs`.
     pub shutdown_grace: Duration,
+    /// `daemon.document_budget_ms`.
+    pub document_budget: Duration,
     /// `retention.fetch_log_days` (`None`: off).
     pub fetch_log_retention: Option<Duration>,
     /// `retention.stories_days` (`None`: off).
@@ -456,6 +462,7 @@ impl Timings {
             tick: secs(config.daemon.tick_secs),
             lease: secs(config.daemon.lease_secs),
             shutdown_grace: secs(config.daemon.shutdown_grace_secs),
+            document_budget: Duration::from_millis(config.daemon.document_budget_ms.min(600_000)),
             fetch_log_retention: days(config.retention.fetch_log_days),
             story_retention: days(config.retention.stories_days),
         }
@@ -654,6 +661,12 @@ impl Config {
             } else if v > MAX_SECS {
                 p.push(format!("{key}: {v} is more than a year"));
             }
+        }
+        if !(10..=600_000).contains(&self.daemon.document_budget_ms) {
+            p.push(format!(
+                "daemon.document_budget_ms: {} is outside 10..=600000",
+                self.daemon.document_budget_ms
+            ));
         }
         if !(s.min_interval_secs <= s.interval_secs && s.interval_secs <= s.max_interval_secs) {
             p.push(format!(

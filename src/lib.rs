@@ -7,6 +7,7 @@
 //! `schedule`) is synchronous and deterministic; the shell (`fetch`, `store`, `daemon`, `service`,
 //! `cli`) does the I/O.
 
+pub mod budget;
 pub mod cli;
 pub mod config;
 pub mod daemon;

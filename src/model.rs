@@ -132,6 +132,8 @@ stored_enum!(
         NotAFeed => "not_a_feed",
         /// A feed, but no item in it could be read.
         Parse => "parse",
+        /// The document took more than `daemon.document_budget_ms` of CPU to process.
+        OverBudget => "over_budget",
         /// HTTP 410.
         Gone => "gone",
         /// HTTP 429 or 503.

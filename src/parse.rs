@@ -102,7 +102,7 @@ pub fn parse(
         Ok(feed) => Ok(from_feed(feed, Vec::new(), encoding)),
         Err(whole) => {
             if trimmed.starts_with('{') {
-                return Err(ParseError::NotAFeed(whole));
+                return salvage_json(&text, base_url, encoding, &whole);
             }
             salvage(&text, base_url, encoding, &whole)
         }
@@ -166,7 +166,11 @@ pub fn decode(bytes: &[u8], http_charset: Option<&str>) -> (String, &'static str
     // A UTF-16 label on bytes without a BOM is almost always a lie about an ASCII-compatible file.
     let declared = declared.filter(|e| e.is_ascii_compatible());
     match declared {
-        Some(enc) if enc != encoding_rs::UTF_8 => {
+        // A legacy declaration over bytes that are valid UTF-8 with multi-byte sequences in them
+        // is a stale label (a site moved to UTF-8 and kept its old header or declaration):
+        // legacy text is valid UTF-8 only by rare accident, and decoding real UTF-8 as
+        // windows-1251 or latin-1 would store mojibake.
+        Some(enc) if enc != encoding_rs::UTF_8 && !utf8_with_non_ascii(bytes) => {
             let (text, _) = enc.decode_without_bom_handling(bytes);
             (text.into_owned(), enc.name())
         }
@@ -185,6 +189,11 @@ pub fn decode(bytes: &[u8], http_charset: Option<&str>) -> (String, &'static str
             }
         },
     }
+}
+
+/// Valid UTF-8 holding at least one non-ASCII character.
+fn utf8_with_non_ascii(bytes: &[u8]) -> bool {
+    !bytes.is_ascii() && std::str::from_utf8(bytes).is_ok()
 }
 
 /// The `encoding="…"` of an XML declaration at the start of the bytes, if any.
@@ -307,14 +316,28 @@ fn salvage(
         });
     };
     let prefix = &text[..first.start];
-    let suffix: String = open_tags(prefix)
+    let open = open_tags(prefix);
+    let suffix: String = open
         .iter()
         .rev()
-        .map(|t| format!("</{t}>"))
+        .map(|t| format!("</{}>", t.name))
         .collect();
+    // The channel's own values (language, ttl) from the head once; each item is then parsed
+    // inside a small envelope (the prolog when short, and the open tags with their namespace
+    // declarations), so the work is linear in the document, not items times head.
+    let channel = feed_rs_parse(&format!("{prefix}{suffix}"), base_url).ok();
+    let root_at = open.first().map_or(prefix.len(), |t| t.at.start);
+    let mut head = String::new();
+    if root_at <= PROLOG_MAX {
+        head.push_str(&prefix[..root_at]);
+    }
+    for t in &open {
+        head.push_str(&prefix[t.at.clone()]);
+    }
     let mut kept: Option<feed_rs::model::Feed> = None;
     let mut skipped = Vec::new();
     for (index, chunk) in chunks.iter().enumerate() {
+        crate::budget::check("salvage");
         let Some(end) = chunk.end else {
             skipped.push(Skipped {
                 index: Some(index),
@@ -322,8 +345,71 @@ fn salvage(
             });
             continue;
         };
-        let doc = format!("{prefix}{}{suffix}", &text[chunk.start..end]);
+        let doc = format!("{head}{}{suffix}", &text[chunk.start..end]);
         match feed_rs_parse(&doc, base_url) {
+            Ok(mut feed) => match kept.as_mut() {
+                Some(k) => k.entries.append(&mut feed.entries),
+                None => kept = Some(feed),
+            },
+            Err(reason) => skipped.push(Skipped {
+                index: Some(index),
+                reason,
+            }),
+        }
+    }
+    match kept {
+        Some(mut feed) if !feed.entries.is_empty() => {
+            if let Some(c) = channel {
+                feed.language = c.language.or(feed.language);
+                feed.ttl = c.ttl.or(feed.ttl);
+            }
+            Ok(from_feed(feed, skipped, encoding))
+        }
+        _ => Err(ParseError::Malformed(whole.to_owned())),
+    }
+}
+
+/// A JSON Feed feed-rs rejected as a whole (one item of the wrong shape fails them all): read
+/// each item on its own inside the feed's envelope, with scalars where strings belong read as
+/// strings (`"id": 123` is the id "123", as lenient readers take it), and keep those that parse.
+/// Linear: each item is parsed once or twice, inside an envelope without the other items.
+fn salvage_json(
+    text: &str,
+    base_url: Option<&str>,
+    encoding: &'static str,
+    whole: &str,
+) -> Result<ParsedFeed, ParseError> {
+    let not_a_feed = || ParseError::NotAFeed(whole.to_owned());
+    let Ok(serde_json::Value::Object(mut envelope)) = serde_json::from_str(text) else {
+        return Err(not_a_feed());
+    };
+    let is_json_feed = envelope
+        .get("version")
+        .and_then(|v| v.as_str())
+        .is_some_and(|v| v.contains("jsonfeed.org"));
+    let Some(serde_json::Value::Array(items)) = envelope.remove("items") else {
+        return Err(not_a_feed());
+    };
+    if !is_json_feed {
+        return Err(not_a_feed());
+    }
+    // Each item is parsed inside the envelope: keep it small (no large feed-level values), so
+    // the work stays linear in the document whatever its feed-level fields hold.
+    envelope.retain(|_, v| {
+        !v.is_array() && !v.is_object() && v.to_string().len() <= ENVELOPE_VALUE_MAX
+    });
+    let mut kept: Option<feed_rs::model::Feed> = None;
+    let mut skipped = Vec::new();
+    let parse_one = |item: &serde_json::Value| {
+        envelope_with(&envelope, item).and_then(|doc| feed_rs_parse(&doc, base_url))
+    };
+    for (index, item) in items.into_iter().enumerate() {
+        crate::budget::check("salvage");
+        let parsed = parse_one(&item).or_else(|first| {
+            let coerced = coerce_scalars(item);
+            parse_one(&coerced).map_err(|_| first)
+        });
+        match parsed {
             Ok(mut feed) => match kept.as_mut() {
                 Some(k) => k.entries.append(&mut feed.entries),
                 None => kept = Some(feed),
@@ -339,6 +425,48 @@ fn salvage(
         _ => Err(ParseError::Malformed(whole.to_owned())),
     }
 }
+
+/// Largest feed-level value kept in the envelope each salvaged item is parsed in.
+const ENVELOPE_VALUE_MAX: usize = 4096;
+
+/// The feed's envelope holding one item, as JSON text.
+fn envelope_with(
+    envelope: &serde_json::Map<String, serde_json::Value>,
+    item: &serde_json::Value,
+) -> Result<String, String> {
+    if !item.is_object() {
+        return Err("the item is not a JSON object".to_owned());
+    }
+    let mut doc = envelope.clone();
+    doc.insert(
+        "items".to_owned(),
+        serde_json::Value::Array(vec![item.clone()]),
+    );
+    serde_json::to_string(&doc).map_err(|e| e.to_string())
+}
+
+/// An item's top-level numbers and booleans as strings (where JSON Feed wants strings).
+fn coerce_scalars(item: serde_json::Value) -> serde_json::Value {
+    match item {
+        serde_json::Value::Object(map) => serde_json::Value::Object(
+            map.into_iter()
+                .map(|(k, v)| {
+                    let v = match v {
+                        serde_json::Value::Number(n) => serde_json::Value::String(n.to_string()),
+                        serde_json::Value::Bool(b) => serde_json::Value::String(b.to_string()),
+                        other => other,
+                    };
+                    (k, v)
+                })
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+/// Longest prolog (declaration, DOCTYPE with its entities) carried into each salvaged item's
+/// envelope; a longer one is left out (its items may then fail on its entities, alone).
+const PROLOG_MAX: usize = 16 * 1024;
 
 fn has_feed_root(text: &str) -> bool {
     let head = skip_prolog(text);
@@ -383,35 +511,55 @@ fn item_chunks(text: &str, tag: &str) -> Vec<Chunk> {
     out
 }
 
-/// Element names opened and not closed in `prefix`, outermost first.
-fn open_tags(prefix: &str) -> Vec<String> {
-    let mut stack: Vec<String> = Vec::new();
-    let mut rest = prefix;
-    while let Some(lt) = rest.find('<') {
-        rest = &rest[lt + 1..];
+/// Deepest envelope kept around salvaged items.
+const ENVELOPE_DEPTH_MAX: usize = 32;
+
+/// An element opened and not closed: its name and where its start tag is.
+struct OpenTag {
+    name: String,
+    at: std::ops::Range<usize>,
+}
+
+/// Elements opened and not closed in `prefix`, outermost first.
+fn open_tags(prefix: &str) -> Vec<OpenTag> {
+    let mut stack: Vec<OpenTag> = Vec::new();
+    let mut pos = 0;
+    while let Some(lt) = prefix[pos..].find('<') {
+        let start = pos + lt;
+        let rest = &prefix[start + 1..];
         if let Some(r) = rest.strip_prefix("!--") {
-            rest = r.find("-->").map_or("", |e| &r[e + 3..]);
+            pos = r
+                .find("-->")
+                .map_or(prefix.len(), |e| prefix.len() - r.len() + e + 3);
             continue;
         }
         if let Some(r) = rest.strip_prefix("![CDATA[") {
-            rest = r.find("]]>").map_or("", |e| &r[e + 3..]);
+            pos = r
+                .find("]]>")
+                .map_or(prefix.len(), |e| prefix.len() - r.len() + e + 3);
             continue;
         }
         let Some(gt) = rest.find('>') else { break };
         let tag = &rest[..gt];
-        rest = &rest[gt + 1..];
+        let end = start + 1 + gt + 1;
+        pos = end;
         if tag.starts_with('?') || tag.starts_with('!') || tag.ends_with('/') {
             continue;
         }
         if let Some(name) = tag.strip_prefix('/') {
             let name = name.trim();
-            if let Some(i) = stack.iter().rposition(|t| t == name) {
+            if let Some(i) = stack.iter().rposition(|t| t.name == name) {
                 stack.truncate(i);
             }
         } else {
             let name = tag.split_whitespace().next().unwrap_or("");
-            if !name.is_empty() {
-                stack.push(name.to_owned());
+            // A feed's envelope is a few elements deep; deeper nesting before the first item is
+            // not kept (and bounds the work of matching end tags).
+            if !name.is_empty() && stack.len() < ENVELOPE_DEPTH_MAX {
+                stack.push(OpenTag {
+                    name: name.to_owned(),
+                    at: start..end,
+                });
             }
         }
     }
@@ -465,6 +613,48 @@ mod tests {
         // No label at all and not UTF-8: windows-1252.
         let (_, enc) = decode(&[b'a', 0xE9, b'b'], None);
         assert_eq!(enc, "windows-1252");
+    }
+
+    #[test]
+    fn a_legacy_label_over_utf8_text_is_read_as_utf8() {
+        let doc = "<?xml version=\"1.0\" encoding=\"windows-1251\"?><rss version=\"2.0\"><channel><item><title>Београд и Србија</title></item></channel></rss>";
+        let f = parse(doc.as_bytes(), Some("windows-1251"), None).expect("parses");
+        assert_eq!(f.encoding, "UTF-8");
+        let title = f.entries[0].entry.title.as_ref().map(|t| t.content.clone());
+        assert_eq!(title.as_deref(), Some("Београд и Србија"));
+        // Real windows-1251 bytes still decode as declared.
+        let (cp1251, _, _) = encoding_rs::WINDOWS_1251.encode("Београд и Србија");
+        let mut doc = b"<?xml version=\"1.0\" encoding=\"windows-1251\"?><rss version=\"2.0\"><channel><item><title>".to_vec();
+        doc.extend_from_slice(&cp1251);
+        doc.extend_from_slice(b"</title></item></channel></rss>");
+        let f = parse(&doc, None, None).expect("parses");
+        assert_eq!(f.encoding, "windows-1251");
+        let title = f.entries[0].entry.title.as_ref().map(|t| t.content.clone());
+        assert_eq!(title.as_deref(), Some("Београд и Србија"));
+    }
+
+    #[test]
+    fn one_json_feed_item_of_the_wrong_shape_does_not_lose_the_others() {
+        let doc = r#"{"version": "https://jsonfeed.org/version/1.1", "title": "J", "language": "en",
+            "items": [
+              {"id": "a", "title": "First", "content_text": "one"},
+              {"id": 123, "title": "Numbered id", "content_text": "two"},
+              {"id": "c", "title": ["not", "a", "string"], "content_text": "three"},
+              "not an item",
+              {"id": "d", "title": "Last", "content_text": "four"}
+            ]}"#;
+        let f = parse(doc.as_bytes(), None, None).expect("salvaged");
+        let ids: Vec<&str> = f
+            .entries
+            .iter()
+            .filter_map(|e| e.raw_id.as_deref())
+            .collect();
+        assert_eq!(ids, ["a", "123", "d"], "{:?}", f.skipped);
+        assert_eq!(f.skipped.len(), 2, "{:?}", f.skipped);
+        assert_eq!(f.language.as_deref(), Some("en"));
+        // Not a feed at all stays an error.
+        assert!(parse(br#"{"hello": "world"}"#, None, None).is_err());
+        assert!(parse(b"{not json", None, None).is_err());
     }
 
     #[test]
@@ -547,7 +737,10 @@ mod tests {
         assert_eq!(
             open_tags(
                 "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>x</title><image/>"
-            ),
+            )
+            .iter()
+            .map(|t| t.name.as_str())
+            .collect::<Vec<_>>(),
             vec!["rss", "channel"]
         );
     }

@@ -248,9 +248,11 @@ impl<'a> Pipeline<'a> {
         origin: &Origin<'a>,
     ) -> PageApplied {
         let text = crate::extract::decode_page(page.body, page.charset);
+        crate::budget::check("page decoding");
         let Some(extracted) = crate::extract::extract(&text, Some(page.final_url)) else {
             return PageApplied::NoText;
         };
+        crate::budget::check("article extraction");
         let ctx = DocContext {
             base_url: Some(page.final_url),
             ..self.context(origin)
@@ -274,9 +276,11 @@ impl<'a> Pipeline<'a> {
             .stories
             .into_iter()
             .map(|story| {
+                crate::budget::check("fingerprint");
                 let fingerprint = crate::dedup::fingerprint(&story.body);
                 let wire_copy = origin.is_wire
                     || (story.wire_service.is_some() && story.wire_service.as_deref() == own_wire);
+                crate::budget::check("tag");
                 let tags = self.tagger.tag(Text {
                     title: &story.title,
                     dateline: story.dateline.as_deref(),

@@ -542,3 +542,84 @@ async fn a_second_daemon_on_the_same_sqlite_file_is_refused_under_any_path_befor
     assert!(!text.contains("second.xml"), "{text}");
     assert!(!text.contains("paused"), "{text}");
 }
+
+/// A document past its CPU budget stops inside the work: its feed gets the error kind
+/// `over_budget`, and the rest of the pass goes on. (A small budget makes an ordinary large
+/// document the hostile one; the stages themselves are linear, see `cargo bench --bench
+/// hostile`.)
+#[tokio::test]
+async fn a_document_over_its_cpu_budget_fails_its_feed_alone() {
+    let db = TestDb::sqlite();
+    let server = FeedServer::start().await;
+    let big = server.route("/big.xml", doc(rss(0..3000, 60)));
+    let small = server.route("/small.xml", doc(rss(0..2, 20)));
+    let mut cfg = config(&db.url, &[(&big, "Big", false), (&small, "Small", false)]);
+    // Far above what two small items cost even in a debug build, far below 3000 items.
+    cfg.daemon.document_budget_ms = 300;
+    let app = App::build(cfg).await.expect("app builds");
+    let s = app.run_once().await.expect("pass");
+    assert_eq!(s.feeds, 2, "{s:?}");
+    let feeds = common::feeds_by_url(&app).await;
+    assert_eq!(feeds[&big].last_error.as_deref(), Some("over_budget"));
+    let msg = feeds[&big].last_error_message.clone().unwrap_or_default();
+    assert!(msg.contains("300 ms CPU budget"), "{msg}");
+    assert_eq!(feeds[&small].last_error, None);
+    assert_eq!(feeds[&small].stories, 2);
+    assert_eq!(feeds[&big].stories, 0);
+}
+
+/// Per-item leniency and bounds in what is stored: a JSON Feed item of the wrong shape costs
+/// only itself (`"id": 123` is read as "123"), text declared windows-1251 that is really UTF-8
+/// is stored as written, and a title of megabytes is cut.
+#[tokio::test]
+async fn lenient_json_feed_legacy_labels_and_huge_titles() {
+    let db = TestDb::sqlite();
+    let server = FeedServer::start().await;
+    let json = server.route(
+        "/feed.json",
+        Route::Doc {
+            content_type: "application/feed+json",
+            body: br#"{"version": "https://jsonfeed.org/version/1.1", "title": "J", "items": [
+                {"id": "a", "title": "First", "content_text": "one two three", "url": "https://j.test/a"},
+                {"id": 123, "title": "Numbered", "content_text": "four five six", "url": "https://j.test/b"},
+                {"id": "c", "title": {"bad": 1}, "content_text": "seven", "url": "https://j.test/c"}
+            ]}"#
+            .to_vec(),
+        },
+    );
+    let huge = "Headline ".repeat(600_000);
+    let cyr = format!(
+        "<?xml version=\"1.0\" encoding=\"windows-1251\"?><rss version=\"2.0\"><channel><title>C</title><item><guid>c1</guid><title>Београд и Србија</title><description>Текст вести.</description></item><item><guid>c2</guid><title>{huge}</title><description>Body.</description></item></channel></rss>"
+    );
+    let legacy = server.route(
+        "/cyr.xml",
+        Route::Respond {
+            status: 200,
+            headers: vec![(
+                "content-type",
+                "application/rss+xml; charset=windows-1251".to_owned(),
+            )],
+            body: cyr.into_bytes(),
+        },
+    );
+    let app = App::build(config(
+        &db.url,
+        &[(&json, "J", false), (&legacy, "C", false)],
+    ))
+    .await
+    .expect("app builds");
+    app.run_once().await.expect("pass");
+    let stories = common::all_stories(&app).await;
+    let titles: Vec<&str> = stories.iter().map(|s| s.title.as_str()).collect();
+    assert!(
+        titles.contains(&"First") && titles.contains(&"Numbered"),
+        "{titles:?}"
+    );
+    assert!(titles.contains(&"Београд и Србија"), "{titles:?}");
+    let long = titles
+        .iter()
+        .find(|t| t.starts_with("Headline"))
+        .expect("the huge title's story");
+    assert!(long.chars().count() <= 1000, "{}", long.len());
+    assert_eq!(stories.len(), 4, "{titles:?}");
+}

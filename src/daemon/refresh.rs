@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use tracing::{debug, error, info_span, warn, Instrument};
 
 use super::{host_of, jitter, App, FeedResult, Live};
+use crate::budget::Budget;
 use crate::fetch::{FetchOutcome, Fetched, Validators};
 use crate::model::{rfc3339, ErrorKind, Feed, FeedStatus, Outcome, Story};
 use crate::pipeline::{Draft, Origin, Output, PageApplied, PageBytes, PageRequest};
@@ -286,6 +287,9 @@ impl App {
     /// The pipeline's stages, off the async workers (they are CPU work). A full-text feed stops
     /// after normalization for its article pages, then finishes.
     async fn run_pipeline(&self, live: &Arc<Live>, feed: &Feed, fetched: &Fetched) -> Processed {
+        let over =
+            |e: crate::budget::OverBudget| Processed::Failed(ErrorKind::OverBudget, e.to_string());
+        let mut budget = Budget::new(live.timings.document_budget);
         let snapshot = live.clone();
         let (source, is_wire, full_text) = (feed.source.clone(), feed.is_wire, feed.full_text);
         let body = fetched.body.clone();
@@ -298,23 +302,29 @@ impl App {
                 is_wire,
             };
             let pipeline = snapshot.pipeline();
-            let draft = pipeline.document(&body, charset.as_deref(), &origin)?;
-            Ok::<_, crate::parse::ParseError>(if full_text && !draft.stories.is_empty() {
-                Err(draft)
-            } else {
-                Ok(pipeline.finish(draft, &origin))
-            })
+            let r = budget.run(|| {
+                let draft = pipeline.document(&body, charset.as_deref(), &origin)?;
+                Ok::<_, crate::parse::ParseError>(if full_text && !draft.stories.is_empty() {
+                    Err(draft)
+                } else {
+                    Ok(pipeline.finish(draft, &origin))
+                })
+            });
+            (r, budget)
         })
         .await;
-        let mut draft = match drafted {
-            Ok(Ok(Ok(output))) => return Processed::Stories(output),
-            Ok(Ok(Err(draft))) => draft,
-            Ok(Err(e)) => return Processed::Failed(e.error_kind(), e.to_string()),
+        let (mut draft, budget) = match drafted {
+            Ok((Ok(Ok(Ok(output))), _)) => return Processed::Stories(output),
+            Ok((Ok(Ok(Err(draft))), budget)) => (draft, budget),
+            Ok((Ok(Err(e)), _)) => return Processed::Failed(e.error_kind(), e.to_string()),
+            Ok((Err(e), _)) => return over(e),
             Err(e) => {
                 return Processed::Failed(ErrorKind::Parse, format!("the parser failed: {e}"))
             }
         };
+        // Each article page is a document of its own, with its own budget (see `apply_page`).
         self.fetch_pages(live, feed, &mut draft).await;
+        let mut budget = budget;
         let snapshot = live.clone();
         let (source, is_wire) = (feed.source.clone(), feed.is_wire);
         let url = fetched.final_url.clone();
@@ -324,11 +334,12 @@ impl App {
                 source: Some(&source),
                 is_wire,
             };
-            snapshot.pipeline().finish(draft, &origin)
+            budget.run(|| snapshot.pipeline().finish(draft, &origin))
         })
         .await;
         match finished {
-            Ok(output) => Processed::Stories(output),
+            Ok(Ok(output)) => Processed::Stories(output),
+            Ok(Err(e)) => over(e),
             Err(e) => Processed::Failed(ErrorKind::Parse, format!("the pipeline failed: {e}")),
         }
     }
@@ -436,6 +447,7 @@ impl App {
         let snapshot = live.clone();
         let (source, is_wire) = (feed.source.clone(), feed.is_wire);
         let recurring = recurring.to_vec();
+        let mut budget = Budget::new(live.timings.document_budget);
         let applied = tokio::task::spawn_blocking(move || {
             let origin = Origin {
                 base_url: Some(&page.final_url),
@@ -447,19 +459,26 @@ impl App {
                 charset: page.charset.as_deref(),
                 final_url: &page.final_url,
             };
-            let applied = snapshot
-                .pipeline()
-                .apply_page(&mut story, &recurring, bytes, &origin);
-            (story, applied)
+            budget
+                .run(|| {
+                    snapshot
+                        .pipeline()
+                        .apply_page(&mut story, &recurring, bytes, &origin)
+                })
+                .map(|applied| (story, applied))
         })
         .await;
         let url = &request.url;
         match applied {
-            Ok((_, PageApplied::NoText)) => {
+            Ok(Err(e)) => {
+                warn!(url = %url, error = %e, "article page over budget; the feed's text stays");
+                None
+            }
+            Ok(Ok((_, PageApplied::NoText))) => {
                 debug!(url = %url, "no article text found on the page");
                 None
             }
-            Ok((story, applied)) => {
+            Ok(Ok((story, applied))) => {
                 debug!(url = %url, replaced = applied == PageApplied::Replaced, "article page applied");
                 Some(story)
             }

@@ -256,12 +256,20 @@ const STAMP_WORDS: &[&str] = &[
 /// Extracts the article from `html`. `page_url` (absolute) resolves relative links; an invalid one
 /// is ignored. `None` when no article text is found. Never panics.
 pub fn extract(html: &str, page_url: Option<&str>) -> Option<Extracted> {
-    std::panic::catch_unwind(AssertUnwindSafe(|| extract_inner(html, page_url)))
-        .ok()
-        .flatten()
+    match std::panic::catch_unwind(AssertUnwindSafe(|| extract_inner(html, page_url))) {
+        Ok(extracted) => extracted,
+        // The document budget stopping the work is not the extractor's failure: pass it on.
+        Err(payload) if payload.is::<crate::budget::OverBudget>() => {
+            std::panic::resume_unwind(payload)
+        }
+        Err(_) => None,
+    }
 }
 
 fn extract_inner(html: &str, page_url: Option<&str>) -> Option<Extracted> {
+    // The HTML parser's work grows with the square of the nesting depth: bound it first.
+    let html =
+        &*crate::normalize::sanitize::limit_depth(html, crate::normalize::sanitize::MAX_DEPTH);
     let base = page_url
         .and_then(|u| Url::parse(u.trim()).ok())
         .filter(|u| matches!(u.scheme(), "http" | "https"));

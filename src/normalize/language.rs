@@ -114,15 +114,6 @@ const MIN_CHARS: usize = 40;
 /// How much of a text is read for detection.
 const DETECT_BYTES: usize = 400;
 
-/// What the text of a whole document says, read once: whatlang's full detection has a fixed cost
-/// far above everything else in normalization, and a feed's stories share a language far more
-/// often than not. A story in another script than the document's is still read on its own.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct DocLanguage {
-    detected: Option<&'static str>,
-    script: Option<whatlang::Script>,
-}
-
 fn head(s: &str, max: usize) -> &str {
     let mut end = s.len().min(max);
     while !s.is_char_boundary(end) {
@@ -139,41 +130,16 @@ fn detect(text: &str) -> Option<&'static str> {
         .and_then(|info| iso639_1(info.lang()))
 }
 
-/// Reads the language of a document from the start of its stories' texts.
-pub fn detect_document<'a>(texts: impl Iterator<Item = &'a str>) -> DocLanguage {
-    let mut sample = String::new();
-    for t in texts {
-        if sample.len() >= 4 * DETECT_BYTES {
-            break;
-        }
-        sample.push_str(head(t, DETECT_BYTES));
-        sample.push('\n');
-    }
-    DocLanguage {
-        detected: detect(&sample),
-        script: whatlang::detect_script(&sample),
-    }
-}
-
-/// The story's language from its declaration (item, else feed), its text and its document's.
-pub fn language(
-    declared: Option<&str>,
-    title: &str,
-    body: &str,
-    doc: &DocLanguage,
-) -> Option<String> {
+/// The story's language from its declaration (item, else feed) and its own text: nothing of
+/// its neighbours in the feed, so the same item reads the same whatever else the feed carries
+/// (a language that followed the neighbours made a new version each time they changed).
+pub fn language(declared: Option<&str>, title: &str, body: &str) -> Option<String> {
     let declared = declared.and_then(declared_code);
     let text = head(
         if body.len() >= MIN_CHARS { body } else { title },
         DETECT_BYTES,
     );
-    let detected = if text.chars().count() < MIN_CHARS {
-        None
-    } else if doc.detected.is_some() && whatlang::detect_script(text) == doc.script {
-        doc.detected
-    } else {
-        detect(text)
-    };
+    let detected = detect(text);
     let code = match (declared, detected) {
         (Some(d), Some(t)) if !close(&d, t) => Some(t.to_owned()),
         (Some(d), _) => Some(d),
@@ -359,56 +325,40 @@ mod tests {
             (Some("english"), "", "", None),
         ];
         for (declared, title, body, want) in cases {
-            // Alone, and inside a document that reads as that same text.
-            let alone = DocLanguage::default();
-            let doc = detect_document([*body].into_iter());
-            for d in [&alone, &doc] {
-                assert_eq!(
-                    language(*declared, title, body, d).as_deref(),
-                    *want,
-                    "{declared:?} {body}"
-                );
-            }
+            assert_eq!(
+                language(*declared, title, body).as_deref(),
+                *want,
+                "{declared:?} {body}"
+            );
         }
     }
 
     #[test]
-    fn a_story_in_another_script_than_its_document_is_read_on_its_own() {
-        let doc = detect_document([EN, EN].into_iter());
+    fn a_story_reads_the_same_whatever_its_neighbours() {
         let ru = "Правительство заявило в четверг, что переговоры с оппозицией продолжатся на следующей неделе.";
-        assert_eq!(language(None, "", ru, &doc).as_deref(), Some("ru"));
-        assert_eq!(
-            language(None, "", DE, &doc).as_deref(),
-            Some("en"),
-            "same script: the document's reading"
-        );
+        assert_eq!(language(None, "", ru).as_deref(), Some("ru"));
+        assert_eq!(language(None, "", DE).as_deref(), Some("de"));
+        assert_eq!(language(None, "", EN).as_deref(), Some("en"));
     }
 
     #[test]
     fn serbian_croatian_and_bosnian_are_told_apart_and_serbian_keeps_its_script() {
-        let doc = DocLanguage::default();
         let sr_cyrl = "Председник Србије Александар Вучић изјавио је у четвртак да ће Србија наставити разговоре.";
         let hr = "Hrvatska vlada priopćila je tijekom tjedna da tko god sudjeluje mora poštovati uvjete, a do prosinca će biti poznato više.";
         let bs = "Vijeće ministara je prije sjednice saopćilo da šta god bude odlučeno, historija će to pamtiti.";
         for declared in [Some("sr"), Some("hr"), Some("bs"), None] {
-            let got = language(declared, "", sr_cyrl, &doc);
+            let got = language(declared, "", sr_cyrl);
             if declared.is_some() || got.is_some() {
                 assert_eq!(got.as_deref(), Some("sr-Cyrl"), "{declared:?}");
             }
         }
-        assert_eq!(language(Some("sr"), "", hr, &doc).as_deref(), Some("hr"));
-        assert_eq!(language(Some("hr"), "", bs, &doc).as_deref(), Some("bs"));
-        assert_eq!(
-            language(Some("hr"), "", SR, &doc).as_deref(),
-            Some("sr-Latn")
-        );
+        assert_eq!(language(Some("sr"), "", hr).as_deref(), Some("hr"));
+        assert_eq!(language(Some("hr"), "", bs).as_deref(), Some("bs"));
+        assert_eq!(language(Some("hr"), "", SR).as_deref(), Some("sr-Latn"));
         // Too little to tell: the declaration stands, Serbian with the Latin script it is in.
-        assert_eq!(
-            language(Some("hr"), "", "Oui.", &doc).as_deref(),
-            Some("hr")
-        );
+        assert_eq!(language(Some("hr"), "", "Oui.").as_deref(), Some("hr"));
         let mk = "Владата на Македонија соопшти дека ќе се одржи средба со претставниците.";
-        assert_eq!(language(Some("sr"), "", mk, &doc).as_deref(), Some("mk"));
+        assert_eq!(language(Some("sr"), "", mk).as_deref(), Some("mk"));
     }
 
     #[test]

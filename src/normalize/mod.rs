@@ -11,7 +11,7 @@ pub mod credit;
 /// Feed dates are read while parsing; the reader lives with `parse`.
 pub use crate::parse::dates;
 pub mod language;
-mod sanitize;
+pub mod sanitize;
 
 use std::collections::HashMap;
 
@@ -78,6 +78,23 @@ pub struct DocContext<'a> {
     pub rules: &'a Rules,
 }
 
+/// Longest title kept, in characters: real headlines stay far below; a title of megabytes is an
+/// attack or a broken feed, and is cut (with an ellipsis) rather than stored whole.
+pub const MAX_TITLE_CHARS: usize = 1000;
+
+/// `s` cut to at most `max` characters, an ellipsis marking a cut.
+fn cap_chars(s: String, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        None => s,
+        Some((at, _)) => {
+            let mut cut = s[..at].trim_end().to_owned();
+            cut.pop();
+            cut.push('…');
+            cut
+        }
+    }
+}
+
 /// Normalizes one entry. Returns `None` for an entry with nothing to show (no title, no body and no
 /// link), which the caller reports as skipped. `feed_language` is the document's declaration.
 pub fn normalize(
@@ -98,14 +115,18 @@ pub fn normalize(
                 .filter(|id| id.starts_with("http://") || id.starts_with("https://"))
                 .and_then(|id| resolve(None, id))
         });
-    let title = nfc(collapse_ws(
-        &e.title.as_ref().map(text_of).unwrap_or_default(),
-    ));
+    let title = cap_chars(
+        nfc(collapse_ws(
+            &e.title.as_ref().map(text_of).unwrap_or_default(),
+        )),
+        MAX_TITLE_CHARS,
+    );
     let (text, html) = body_of(e);
     if title.is_empty() && text.is_empty() && url.is_none() {
         return None;
     }
     let authors = authors_of(e);
+    crate::budget::check("html to text");
     let credited = credit::credit(&nfc(text), &authors, boilerplate);
     let wire_service = credited.wire_service.or_else(|| {
         ctx.source_is_wire
@@ -127,6 +148,7 @@ pub fn normalize(
     let body_html = html
         .filter(|_| ctx.rules.keep_html)
         .map(|h| sanitize::sanitize_html(h, base));
+    crate::budget::check("sanitize");
     Some(Story {
         key,
         url,
@@ -305,6 +327,7 @@ pub fn normalize_document(
             });
             break;
         }
+        crate::budget::check("normalize");
         match normalize(entry, ctx, parsed.language.as_deref(), &boilerplate) {
             Some(story) => {
                 if seen.insert(story.key.clone()) {
@@ -318,9 +341,9 @@ pub fn normalize_document(
         }
     }
     out.recurring = remove_recurring(&mut out.stories);
-    let doc_language = language::detect_document(out.stories.iter().map(|s| s.body.as_str()));
     for s in &mut out.stories {
-        s.language = language::language(s.language.as_deref(), &s.title, &s.body, &doc_language);
+        crate::budget::check("language");
+        s.language = language::language(s.language.as_deref(), &s.title, &s.body);
     }
     out
 }
@@ -698,6 +721,51 @@ fn find_ci(hay: &str, needle: &str) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_huge_title_is_cut() {
+        let long = "word ".repeat(1_000_000);
+        let cut = cap_chars(long, MAX_TITLE_CHARS);
+        assert!(cut.chars().count() <= MAX_TITLE_CHARS, "{}", cut.len());
+        assert!(cut.ends_with('…'));
+        assert_eq!(cap_chars("Short".to_owned(), MAX_TITLE_CHARS), "Short");
+        let exact = "é".repeat(MAX_TITLE_CHARS);
+        assert_eq!(cap_chars(exact.clone(), MAX_TITLE_CHARS), exact);
+    }
+
+    /// The same item in two feeds whose other items differ: the same language, so the same
+    /// content hash and no new version.
+    #[test]
+    fn an_items_language_does_not_follow_its_neighbours() {
+        let de = "<item><guid>de-1</guid><title>Gespräche gehen weiter</title><description>Die Regierung hat am Donnerstag erklärt, dass die Gespräche mit der Opposition trotz der Proteste in der Hauptstadt nächste Woche fortgesetzt werden.</description></item>";
+        let en = |i: usize| {
+            format!("<item><guid>en-{i}</guid><title>Talks go on {i}</title><description>The government said on Thursday that talks with the opposition would continue next week despite the protests in the capital, officials number {i} said.</description></item>")
+        };
+        let rules = Rules::new(&Default::default());
+        let ctx = DocContext {
+            base_url: Some("https://feed.test/rss"),
+            source: Some("Feed"),
+            source_is_wire: false,
+            rules: &rules,
+        };
+        let story_in = |others: usize| {
+            let items: String = (0..others).map(en).collect();
+            let doc = format!(
+                "<rss version=\"2.0\"><channel><title>F</title>{items}{de}</channel></rss>"
+            );
+            let parsed = crate::parse::parse(doc.as_bytes(), None, ctx.base_url).expect("parses");
+            normalize_document(&parsed, &ctx, usize::MAX)
+                .stories
+                .into_iter()
+                .find(|s| s.key.contains("de-1"))
+                .expect("the German item")
+        };
+        let alone = story_in(0);
+        let among = story_in(6);
+        assert_eq!(alone.language.as_deref(), Some("de"));
+        assert_eq!(among.language, alone.language);
+        assert_eq!(among.content_hash(), alone.content_hash());
+    }
 
     #[test]
     fn a_page_canonical_is_taken_only_on_the_same_site() {

@@ -114,6 +114,35 @@ const MIN_CHARS: usize = 40;
 /// How much of a text is read for detection.
 const DETECT_BYTES: usize = 400;
 
+/// English function words that are not words of the other common Latin-script languages of
+/// the news ("in", "a", "was", "will", "die" are left out for that reason).
+const ENGLISH_FUNCTION_WORDS: &[&str] = &[
+    "the", "of", "and", "to", "that", "is", "for", "with", "said", "has", "have", "are", "were",
+    "by", "from", "it", "this", "be", "on", "at", "his", "her", "their", "would", "been", "after",
+    "not", "but", "which", "who", "its", "they", "had",
+];
+
+/// At least a fifth of the first words (twelve or more) are English function words: what
+/// English prose always shows and no other language's does.
+fn plainly_english(text: &str) -> bool {
+    let mut words = 0usize;
+    let mut hits = 0usize;
+    for w in text
+        .split(|c: char| !c.is_alphabetic())
+        .filter(|w| !w.is_empty())
+    {
+        words += 1;
+        if w.len() <= 5
+            && ENGLISH_FUNCTION_WORDS
+                .iter()
+                .any(|f| f.eq_ignore_ascii_case(w))
+        {
+            hits += 1;
+        }
+    }
+    words >= 12 && hits * 5 >= words
+}
+
 fn head(s: &str, max: usize) -> &str {
     let mut end = s.len().min(max);
     while !s.is_char_boundary(end) {
@@ -139,6 +168,11 @@ pub fn language(declared: Option<&str>, title: &str, body: &str) -> Option<Strin
         if body.len() >= MIN_CHARS { body } else { title },
         DETECT_BYTES,
     );
+    // The full detector costs more than the rest of normalization together; a declaration the
+    // text plainly bears out needs no second opinion.
+    if declared.as_deref() == Some("en") && plainly_english(text) {
+        return declared;
+    }
     let detected = detect(text);
     let code = match (declared, detected) {
         (Some(d), Some(t)) if !close(&d, t) => Some(t.to_owned()),
@@ -331,6 +365,20 @@ mod tests {
                 "{declared:?} {body}"
             );
         }
+    }
+
+    #[test]
+    fn an_english_declaration_over_plain_english_stands_and_over_other_text_does_not() {
+        assert!(plainly_english(EN));
+        assert!(!plainly_english(DE));
+        assert!(!plainly_english(SR));
+        let fr = "Le gouvernement a déclaré jeudi que les discussions avec l'opposition se poursuivraient la semaine prochaine malgré les manifestations.";
+        assert!(!plainly_english(fr));
+        let es = "El gobierno dijo el jueves que las conversaciones con la oposición continuarían la próxima semana a pesar de las protestas en la capital.";
+        assert!(!plainly_english(es));
+        assert_eq!(language(Some("en-us"), "", DE).as_deref(), Some("de"));
+        assert_eq!(language(Some("en"), "", EN).as_deref(), Some("en"));
+        assert!(!plainly_english("the of and"), "too few words to say");
     }
 
     #[test]

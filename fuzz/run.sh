@@ -11,8 +11,8 @@
 # Hangs are reported, not failed on.
 #
 # FUZZ_SKIP_BUILD=1 skips the install and build steps and fuzzes the binaries already built.
-# Cargo commands take the shared build lock (CARGO_LOCK_FILE, default /work/cargo.lock, when its
-# folder exists) and run at low priority; afl-fuzz runs at low priority without the lock.
+# Cargo commands run at low priority, under `flock $CARGO_LOCK_FILE` when that is set (to keep
+# builds of several work trees from running at once); afl-fuzz runs at low priority.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -30,10 +30,10 @@ else
   targets=("$what")
 fi
 
-lock=${CARGO_LOCK_FILE:-/work/cargo.lock}
+lock=${CARGO_LOCK_FILE:-}
 cargo_() {
-  if [ -d "$(dirname "$lock")" ]; then
-    flock "$lock" nice -n 10 cargo "$@"
+  if [ -n "$lock" ]; then
+    flock -o "$lock" nice -n 10 cargo "$@"
   else
     nice -n 10 cargo "$@"
   fi

@@ -334,39 +334,20 @@ fn salvage(
     for t in &open {
         head.push_str(&prefix[t.at.clone()]);
     }
-    let mut kept: Option<feed_rs::model::Feed> = None;
-    let mut skipped = Vec::new();
+    let mut kept = Salvaged::default();
     for (index, chunk) in chunks.iter().enumerate() {
         crate::budget::check("salvage");
         let Some(end) = chunk.end else {
-            skipped.push(Skipped {
-                index: Some(index),
-                reason: format!("<{tag}> is not closed (truncated document?)"),
-            });
+            kept.add(
+                index,
+                Err(format!("<{tag}> is not closed (truncated document?)")),
+            );
             continue;
         };
         let doc = format!("{head}{}{suffix}", &text[chunk.start..end]);
-        match feed_rs_parse(&doc, base_url) {
-            Ok(mut feed) => match kept.as_mut() {
-                Some(k) => k.entries.append(&mut feed.entries),
-                None => kept = Some(feed),
-            },
-            Err(reason) => skipped.push(Skipped {
-                index: Some(index),
-                reason,
-            }),
-        }
+        kept.add(index, feed_rs_parse(&doc, base_url));
     }
-    match kept {
-        Some(mut feed) if !feed.entries.is_empty() => {
-            if let Some(c) = channel {
-                feed.language = c.language.or(feed.language);
-                feed.ttl = c.ttl.or(feed.ttl);
-            }
-            Ok(from_feed(feed, skipped, encoding))
-        }
-        _ => Err(ParseError::Malformed(whole.to_owned())),
-    }
+    kept.finish(channel, encoding, whole)
 }
 
 /// A JSON Feed feed-rs rejected as a whole (one item of the wrong shape fails them all): read
@@ -398,8 +379,7 @@ fn salvage_json(
     envelope.retain(|_, v| {
         !v.is_array() && !v.is_object() && v.to_string().len() <= ENVELOPE_VALUE_MAX
     });
-    let mut kept: Option<feed_rs::model::Feed> = None;
-    let mut skipped = Vec::new();
+    let mut kept = Salvaged::default();
     let parse_one = |item: &serde_json::Value| {
         envelope_with(&envelope, item).and_then(|doc| feed_rs_parse(&doc, base_url))
     };
@@ -409,21 +389,9 @@ fn salvage_json(
             let coerced = coerce_scalars(item);
             parse_one(&coerced).map_err(|_| first)
         });
-        match parsed {
-            Ok(mut feed) => match kept.as_mut() {
-                Some(k) => k.entries.append(&mut feed.entries),
-                None => kept = Some(feed),
-            },
-            Err(reason) => skipped.push(Skipped {
-                index: Some(index),
-                reason,
-            }),
-        }
+        kept.add(index, parsed);
     }
-    match kept {
-        Some(feed) if !feed.entries.is_empty() => Ok(from_feed(feed, skipped, encoding)),
-        _ => Err(ParseError::Malformed(whole.to_owned())),
-    }
+    kept.finish(None, encoding, whole)
 }
 
 /// Largest feed-level value kept in the envelope each salvaged item is parsed in.
@@ -461,6 +429,49 @@ fn coerce_scalars(item: serde_json::Value) -> serde_json::Value {
                 .collect(),
         ),
         other => other,
+    }
+}
+
+/// What a salvage kept: the entries of the items that parsed, and why the others did not.
+#[derive(Default)]
+struct Salvaged {
+    kept: Option<feed_rs::model::Feed>,
+    skipped: Vec<Skipped>,
+}
+
+impl Salvaged {
+    /// Item `index` read alone.
+    fn add(&mut self, index: usize, parsed: Result<feed_rs::model::Feed, String>) {
+        match parsed {
+            Ok(mut feed) => match self.kept.as_mut() {
+                Some(k) => k.entries.append(&mut feed.entries),
+                None => self.kept = Some(feed),
+            },
+            Err(reason) => self.skipped.push(Skipped {
+                index: Some(index),
+                reason,
+            }),
+        }
+    }
+
+    /// The feed, with the channel's own language and ttl when read apart; malformed (with the
+    /// whole document's error) when no item survived.
+    fn finish(
+        self,
+        channel: Option<feed_rs::model::Feed>,
+        encoding: &'static str,
+        whole: &str,
+    ) -> Result<ParsedFeed, ParseError> {
+        match self.kept {
+            Some(mut feed) if !feed.entries.is_empty() => {
+                if let Some(c) = channel {
+                    feed.language = c.language.or(feed.language);
+                    feed.ttl = c.ttl.or(feed.ttl);
+                }
+                Ok(from_feed(feed, self.skipped, encoding))
+            }
+            _ => Err(ParseError::Malformed(whole.to_owned())),
+        }
     }
 }
 

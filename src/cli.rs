@@ -265,7 +265,7 @@ pub fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", error_chain(&e));
             match e.downcast_ref::<NotAllPolled>() {
                 Some(_) => ExitCode::from(3),
                 None => ExitCode::FAILURE,
@@ -274,7 +274,25 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// An error with its causes, each once: a cause whose text an outer message already carries
+/// (a library error that prints its source and also returns it as `source()`) is not repeated.
+pub fn error_chain(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let part = cause.to_string();
+        if text.contains(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+    }
+    text
+}
+
 fn init_logging(config: &Config, format: Option<LogFormat>, to_stdout: bool) {
+    use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
     let default_level = if to_stdout {
         config.log.level.as_str()
@@ -285,9 +303,17 @@ fn init_logging(config: &Config, format: Option<LogFormat>, to_stdout: bool) {
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(format!("{default_level},html5ever=error")))
         .unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
     let format = format.unwrap_or(config.log.format);
-    // Logs of the daemon go to stdout for the journal; other commands keep stdout for their output.
+    // Logs of the daemon go to stdout for the journal; other commands keep stdout for their
+    // output. Colour only for a person at a terminal: the journal and files get plain text.
+    let terminal = if to_stdout {
+        std::io::stdout().is_terminal()
+    } else {
+        std::io::stderr().is_terminal()
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(terminal && format == LogFormat::Text);
     let result = match (format, to_stdout) {
         (LogFormat::Json, true) => builder.json().with_writer(std::io::stdout).try_init(),
         (LogFormat::Json, false) => builder.json().with_writer(std::io::stderr).try_init(),
@@ -295,6 +321,38 @@ fn init_logging(config: &Config, format: Option<LogFormat>, to_stdout: bool) {
         (LogFormat::Text, false) => builder.with_writer(std::io::stderr).try_init(),
     };
     let _ = result;
+}
+
+/// The one INFO line a daemon start writes: what runs, on what, with which feeds.
+async fn log_start(app: &App, config_path: Option<&std::path::Path>, once: bool) {
+    let config = app.config();
+    // The feed counts come from the database; a start does not fail for want of them.
+    let states = match tokio::time::timeout(Duration::from_secs(5), app.store().feed_gauges()).await
+    {
+        Ok(Ok(g)) => g.feeds_by_state,
+        _ => Vec::new(),
+    };
+    let count = |state: &str| {
+        states
+            .iter()
+            .find(|(s, _)| s == state)
+            .map_or(0, |(_, n)| *n)
+    };
+    info!(
+        version = env!("CARGO_PKG_VERSION"),
+        config = %config_path.map_or("defaults".to_owned(), |p| p.display().to_string()),
+        database = app.store().backend(),
+        url = %crate::config::redact_url(&config.database.url),
+        config_feeds = config.feeds.len(),
+        active_feeds = count("active"),
+        paused_feeds = count("paused"),
+        gone_feeds = count("gone"),
+        admin = config.admin.listen.as_deref().unwrap_or("off"),
+        summary_every_secs = config.log.summary_interval_secs,
+        owner = app.owner(),
+        mode = if once { "once" } else { "daemon" },
+        "wirefeed started"
+    );
 }
 
 async fn dispatch(command: Command, config: Config, config_path: Option<PathBuf>) -> Result<()> {
@@ -345,6 +403,7 @@ async fn run(config: Config, once: Option<Duration>, config_path: Option<PathBuf
     let _lock = crate::store::lock_for_daemon(&config.database)?;
     if let Some(max_wait) = once {
         let app = App::build(config).await.context("starting wirefeed")?;
+        log_start(&app, config_path.as_deref(), true).await;
         let s = app
             .run_once_within(max_wait)
             .await
@@ -371,6 +430,7 @@ async fn run(config: Config, once: Option<Duration>, config_path: Option<PathBuf
     let Some(app) = build_waiting(config, &notifier).await? else {
         return Ok(());
     };
+    log_start(&app, config_path.as_deref(), false).await;
     if let Some(addr) = &app.config().admin.listen {
         let addr: std::net::SocketAddr = addr
             .parse()

@@ -94,6 +94,9 @@ pub struct LogConfig {
     pub level: String,
     /// `text` for people, `json` for machines. `--log-format` overrides it.
     pub format: LogFormat,
+    /// Seconds between the daemon's INFO summary lines (feeds polled, stories, errors by kind,
+    /// the most overdue feed); 0 turns them off.
+    pub summary_interval_secs: u64,
 }
 
 impl Default for LogConfig {
@@ -101,6 +104,7 @@ impl Default for LogConfig {
         Self {
             level: "info".to_owned(),
             format: LogFormat::Text,
+            summary_interval_secs: 300,
         }
     }
 }
@@ -614,6 +618,9 @@ impl Config {
                 "log.level: `{}` is not a valid filter",
                 self.log.level
             ));
+        }
+        if self.log.summary_interval_secs > 86_400 {
+            p.push("log.summary_interval_secs: at most 86400 (a day; 0 turns it off)".to_owned());
         }
         let f = &self.fetch;
         if f.user_agent.trim().is_empty() {

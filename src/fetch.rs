@@ -101,7 +101,7 @@ struct Forbidden(String);
 /// A name that did not resolve, raised inside our resolver and recognised on the way out by its
 /// type (never by the text of the message).
 #[derive(Debug, thiserror::Error)]
-#[error("dns error: cannot resolve {host}: {source}")]
+#[error("dns error: cannot resolve {host}")]
 struct DnsFailure {
     host: String,
     source: std::io::Error,

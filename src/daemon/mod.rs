@@ -30,15 +30,28 @@ use crate::service::metrics::Write;
 use crate::store::{Claim, FeedUpdate, Store, StoreError};
 use refresh::Refreshed;
 
-/// Why the app could not start.
+/// Why the app could not start. Each message carries its cause once (none is also offered as
+/// `source()`, which would print it a second time in an error chain).
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("HTTP client: {0}")]
-    Fetch(#[from] FetchError),
+    Fetch(FetchError),
     #[error("tagging: {0}")]
-    Tag(#[from] crate::tag::TagError),
+    Tag(crate::tag::TagError),
+}
+
+impl From<FetchError> for StartError {
+    fn from(e: FetchError) -> StartError {
+        StartError::Fetch(e)
+    }
+}
+
+impl From<crate::tag::TagError> for StartError {
+    fn from(e: crate::tag::TagError) -> StartError {
+        StartError::Tag(e)
+    }
 }
 
 /// One section of a config, for comparison.
@@ -185,7 +198,7 @@ impl App {
         let matcher = Matcher::new(crate::dedup::MatchRules::from(&config.dedup));
         let since = Utc::now() - chrono::Duration::seconds(2 * matcher.rules().window_secs);
         let loaded = store.load_matcher(&matcher, since).await?;
-        info!(stories = loaded, "reprint index loaded");
+        debug!(stories = loaded, "reprint index loaded");
         let owner = format!(
             "{}:{}:{:08x}",
             std::env::var("HOSTNAME").unwrap_or_else(|_| "wirefeed".to_owned()),
@@ -251,6 +264,11 @@ impl App {
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(live);
         Ok(later)
+    }
+
+    /// This process's name on the leases it takes.
+    pub fn owner(&self) -> &str {
+        &self.inner.owner
     }
 
     /// Its counters.
@@ -532,11 +550,17 @@ impl App {
         let mut pending_since = Instant::now();
         let mut last_prune = Instant::now();
         let mut last_retention: Option<Instant> = None;
-        info!(
+        debug!(
             backend = self.inner.store.backend(),
             owner = %self.inner.owner,
             "scheduler started"
         );
+        // `[log]` applies at the next restart, like the rest of the section.
+        let every = self.config().log.summary_interval_secs;
+        let summaries = (every > 0).then(|| {
+            let app = self.clone();
+            tokio::spawn(async move { app.log_summaries(Duration::from_secs(every)).await })
+        });
         while !*shutdown.borrow() {
             // Read each turn: a reload may have changed them.
             let live = self.live();
@@ -694,7 +718,47 @@ impl App {
             }
         }
         self.flush(&mut pending).await;
+        if let Some(s) = summaries {
+            s.abort();
+        }
         info!("stopped");
+    }
+
+    /// Writes the summary line every `every`, until aborted: feeds polled since the last one,
+    /// stories new and updated, errors by kind, and the most overdue active feed. A healthy
+    /// daemon writes nothing else at INFO.
+    async fn log_summaries(&self, every: Duration) {
+        let mut ticks = tokio::time::interval(every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        ticks.tick().await;
+        let mut last = self.inner.metrics.snapshot();
+        let mut last_at = Instant::now();
+        loop {
+            ticks.tick().await;
+            let now = self.inner.metrics.snapshot();
+            let period = last_at.elapsed();
+            let gauges = tokio::time::timeout(CLAIM_WITHIN, self.inner.store.feed_gauges()).await;
+            let overdue = match &gauges {
+                Ok(Ok(g)) => g
+                    .most_overdue
+                    .as_ref()
+                    .map(|url| (url.clone(), g.scheduler_lag_secs)),
+                _ => None,
+            };
+            let most_overdue = match (&gauges, &overdue) {
+                (Ok(Ok(_)), Some((url, _))) => url.clone(),
+                (Ok(Ok(_)), None) => "none".to_owned(),
+                _ => "unknown (the database did not answer)".to_owned(),
+            };
+            summary_line(
+                &now.since(&last),
+                period,
+                &most_overdue,
+                overdue.map_or(0, |(_, lag)| lag.round() as u64),
+            );
+            last = now;
+            last_at = Instant::now();
+        }
     }
 
     /// How long to sleep before claiming again: until the next feed can be claimed, at most a
@@ -708,6 +772,42 @@ impl App {
                 .clamp(Duration::from_millis(10), tick),
             _ => tick,
         }
+    }
+}
+
+/// One summary line: what happened in the last `period` (`d`), and the most overdue feed.
+/// Says "no polls" when none were made, rather than a line of zeros that reads like activity.
+fn summary_line(
+    d: &crate::service::metrics::Snapshot,
+    period: Duration,
+    most_overdue: &str,
+    overdue_secs: u64,
+) {
+    let period_secs = period.as_secs_f64().round() as u64;
+    let errors = d.errors_by_kind();
+    if d.polled == 0 {
+        info!(
+            period_secs,
+            deferred = d.deferred,
+            most_overdue,
+            overdue_secs,
+            "summary: no polls"
+        );
+    } else {
+        info!(
+            period_secs,
+            polled = d.polled,
+            fetched = d.fetched,
+            unchanged = d.unchanged,
+            failed = d.error_count(),
+            deferred = d.deferred,
+            new_stories = d.stories_new,
+            updated_stories = d.stories_updated,
+            errors = %errors,
+            most_overdue,
+            overdue_secs,
+            "summary"
+        );
     }
 }
 

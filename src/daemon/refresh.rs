@@ -535,6 +535,9 @@ impl App {
             update.duration_ms,
             update.bytes,
         );
+        if let Some(kind) = record.error {
+            self.inner.metrics.error(kind);
+        }
         match record.error {
             None => debug!(
                 outcome = record.outcome.as_str(),

@@ -1,13 +1,14 @@
 //! The daemon's counters, rendered in the Prometheus text format under `wirefeed_`.
 //!
-//! Label sets are small and fixed: fetch outcome (7 values) and HTTP status class (6 values).
-//! Counters are atomics bumped by the daemon; gauges that live in the database (feeds by state,
-//! scheduler lag) are read when scraped.
+//! Label sets are small and fixed: fetch outcome (7 values), HTTP status class (6 values) and
+//! error kind (the [`ErrorKind`] spellings). Counters are atomics bumped by the daemon; gauges
+//! that live in the database (feeds by state, scheduler lag) are read when scraped. The same
+//! counters feed the daemon's periodic summary line, as differences between two [`Snapshot`]s.
 
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
-use crate::model::Outcome;
+use crate::model::{ErrorKind, Outcome};
 
 /// Fetch outcomes, the label values of `wirefeed_fetches_total`: every [`Outcome`], so each has
 /// its own counter (none can fall into another's).
@@ -55,6 +56,8 @@ pub struct Metrics {
     merges: AtomicU64,
     tags: AtomicU64,
     database_errors: AtomicU64,
+    /// Failed refreshes by kind, in [`ErrorKind::ALL`] order.
+    errors: [AtomicU64; ErrorKind::ALL.len()],
     /// Unix milliseconds of the scheduler loop's last turn (0: not started).
     pub loop_at_ms: AtomicI64,
     /// Whether the daemon's writes succeed.
@@ -188,8 +191,37 @@ impl Metrics {
         self.merges.fetch_add(n, Ordering::Relaxed);
     }
 
+    /// A refresh's write failed (counted as an error of kind `database` too).
     pub fn database_error(&self) {
         self.database_errors.fetch_add(1, Ordering::Relaxed);
+        self.error(ErrorKind::Database);
+    }
+
+    /// A refresh failed with this kind of error.
+    pub fn error(&self, kind: ErrorKind) {
+        self.errors[kind as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The counters the summary line reports, as they stand now.
+    pub fn snapshot(&self) -> Snapshot {
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let outcome = |o: Outcome| self.fetches[row(o)].iter().map(get).sum::<u64>();
+        Snapshot {
+            polled: OUTCOMES
+                .iter()
+                .filter(|o| **o != Outcome::Deferred)
+                .map(|o| outcome(*o))
+                .sum(),
+            fetched: outcome(Outcome::Fetched),
+            unchanged: outcome(Outcome::Unchanged) + outcome(Outcome::NotModified),
+            deferred: outcome(Outcome::Deferred),
+            stories_new: get(&self.stories_new),
+            stories_updated: get(&self.stories_updated),
+            errors: ErrorKind::ALL
+                .iter()
+                .map(|k| (*k, get(&self.errors[*k as usize])))
+                .collect(),
+        }
     }
 
     /// New stories stored since start.
@@ -285,6 +317,13 @@ impl Metrics {
                 "# HELP wirefeed_{name} {help}\n# TYPE wirefeed_{name} counter\nwirefeed_{name} {v}"
             );
         }
+        out.push_str("# HELP wirefeed_fetch_errors_total Failed refreshes by error kind.\n# TYPE wirefeed_fetch_errors_total counter\n");
+        for kind in ErrorKind::ALL {
+            let n = get(&self.errors[*kind as usize]);
+            if n > 0 {
+                let _ = writeln!(out, "wirefeed_fetch_errors_total{{kind=\"{kind}\"}} {n}");
+            }
+        }
         out.push_str("# HELP wirefeed_feeds Feeds by state.\n# TYPE wirefeed_feeds gauge\n");
         for (state, n) in &db.feeds_by_state {
             let _ = writeln!(out, "wirefeed_feeds{{state=\"{state}\"}} {n}");
@@ -295,6 +334,69 @@ impl Metrics {
             db.scheduler_lag_secs
         );
         out
+    }
+}
+
+/// The counters a summary line reports, at one instant; [`Snapshot::since`] gives what happened
+/// between two of them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    /// Feeds polled (every outcome but deferred).
+    pub polled: u64,
+    /// Polls that read a new body.
+    pub fetched: u64,
+    /// Polls answered 304, or with the body already read.
+    pub unchanged: u64,
+    /// Feeds held back by their host's budget.
+    pub deferred: u64,
+    pub stories_new: u64,
+    pub stories_updated: u64,
+    /// Failed refreshes by kind, every kind listed.
+    pub errors: Vec<(ErrorKind, u64)>,
+}
+
+impl Snapshot {
+    /// What happened since `earlier`.
+    pub fn since(&self, earlier: &Snapshot) -> Snapshot {
+        let errors = self
+            .errors
+            .iter()
+            .map(|(k, n)| {
+                let before = earlier
+                    .errors
+                    .iter()
+                    .find(|(e, _)| e == k)
+                    .map_or(0, |(_, n)| *n);
+                (*k, n.saturating_sub(before))
+            })
+            .collect();
+        Snapshot {
+            polled: self.polled.saturating_sub(earlier.polled),
+            fetched: self.fetched.saturating_sub(earlier.fetched),
+            unchanged: self.unchanged.saturating_sub(earlier.unchanged),
+            deferred: self.deferred.saturating_sub(earlier.deferred),
+            stories_new: self.stories_new.saturating_sub(earlier.stories_new),
+            stories_updated: self.stories_updated.saturating_sub(earlier.stories_updated),
+            errors,
+        }
+    }
+
+    /// Failed refreshes of every kind.
+    pub fn error_count(&self) -> u64 {
+        self.errors.iter().map(|(_, n)| n).sum()
+    }
+
+    /// The kinds that occurred, most frequent first: `timeout=3 dns=1`, or `none`.
+    pub fn errors_by_kind(&self) -> String {
+        let mut seen: Vec<&(ErrorKind, u64)> = self.errors.iter().filter(|(_, n)| *n > 0).collect();
+        seen.sort_by(|a, b| b.1.cmp(&a.1));
+        if seen.is_empty() {
+            return "none".to_owned();
+        }
+        seen.iter()
+            .map(|(k, n)| format!("{k}={n}"))
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 }
 
@@ -340,9 +442,12 @@ mod tests {
         m.fetch(Outcome::Error, None, 30_000, 0);
         m.fetch(Outcome::Deferred, None, 0, 0);
         m.stored(3, 1, 2, 9);
+        m.error(ErrorKind::Timeout);
+        m.database_error();
         let text = m.render(&DbGauges {
             feeds_by_state: vec![("active".to_owned(), 4)],
             scheduler_lag_secs: 1.5,
+            most_overdue: None,
         });
         for line in [
             "wirefeed_fetches_total{outcome=\"fetched\",status_class=\"2xx\"} 1",
@@ -355,8 +460,44 @@ mod tests {
             "wirefeed_tags_written_total 9",
             "wirefeed_feeds{state=\"active\"} 4",
             "wirefeed_scheduler_lag_seconds 1.5",
+            "wirefeed_fetch_errors_total{kind=\"timeout\"} 1",
+            "wirefeed_fetch_errors_total{kind=\"database\"} 1",
+            "wirefeed_database_errors_total 1",
         ] {
             assert!(text.contains(line), "{line} missing from\n{text}");
         }
+    }
+
+    #[test]
+    fn a_snapshot_difference_is_what_happened_in_between() {
+        let m = Metrics::default();
+        m.fetch(Outcome::Fetched, Some(200), 10, 100);
+        m.error(ErrorKind::Dns);
+        let first = m.snapshot();
+        assert_eq!(first.polled, 1);
+        assert_eq!(first.errors_by_kind(), "dns=1");
+        let quiet = m.snapshot().since(&first);
+        assert_eq!(quiet.polled, 0);
+        assert_eq!(quiet.error_count(), 0);
+        assert_eq!(quiet.errors_by_kind(), "none");
+
+        m.fetch(Outcome::NotModified, Some(304), 10, 0);
+        m.fetch(Outcome::Unchanged, Some(200), 10, 0);
+        m.fetch(Outcome::Deferred, None, 0, 0);
+        m.fetch(Outcome::Error, None, 10, 0);
+        m.fetch(Outcome::Error, None, 10, 0);
+        m.fetch(Outcome::Error, Some(500), 10, 0);
+        m.error(ErrorKind::Timeout);
+        m.error(ErrorKind::Timeout);
+        m.error(ErrorKind::Http5xx);
+        m.stored(4, 2, 0, 0);
+        let d = m.snapshot().since(&first);
+        assert_eq!(d.polled, 5, "deferred feeds were not polled");
+        assert_eq!(d.fetched, 0);
+        assert_eq!(d.unchanged, 2);
+        assert_eq!(d.deferred, 1);
+        assert_eq!((d.stories_new, d.stories_updated), (4, 2));
+        assert_eq!(d.error_count(), 3);
+        assert_eq!(d.errors_by_kind(), "timeout=2 http_5xx=1");
     }
 }

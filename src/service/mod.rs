@@ -19,7 +19,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
-use tracing::{debug, info, warn};
+use tracing::{debug, warn};
 
 /// What the service layer reads of the daemon it reports on.
 pub trait Observed: Clone + Send + Sync + 'static {
@@ -196,7 +196,8 @@ pub async fn supervise(app: impl Observed, notifier: Arc<Notifier>) {
 /// Serves `/healthz`, `/readyz` and `/metrics` on `addr` until the process ends.
 pub async fn serve_admin<A: Observed>(app: A, addr: SocketAddr) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    info!(addr = %listener.local_addr()?, "admin listener started");
+    // The start-up line names the address; a bind failure is an error.
+    debug!(addr = %listener.local_addr()?, "admin listener started");
     let router = Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz::<A>))

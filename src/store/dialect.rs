@@ -15,6 +15,10 @@ pub(super) mod pg {
     use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
     use sqlx::{Connection, PgConnection};
 
+    use crate::config::redact_url;
+    use crate::store::open::{pg_problem, PgTarget, Resolved};
+    use crate::store::StoreError;
+
     /// How long connecting may take.
     const CONNECT_WITHIN: Duration = Duration::from_secs(10);
 
@@ -37,24 +41,79 @@ pub(super) mod pg {
     /// clusters one batch at a time.
     const CLUSTER_LOCK: i64 = 0x7769_7265_6665_6564; // "wirefeed"
 
-    pub async fn connect(url: &str, max: u32) -> Result<Pool, sqlx::Error> {
-        let mut opts = PgConnectOptions::from_str(url)?;
+    /// A pool on `url`, after one direct connection whose failure is named precisely
+    /// ("connection refused by host:port", "unknown host", "authentication failed for user",
+    /// a TLS failure, a database that does not exist), at once rather than as the pool's
+    /// timeout.
+    pub async fn connect(url: &str, max: u32) -> Result<Pool, StoreError> {
+        let fail = |reason: String, cause: sqlx::Error| StoreError::Connect {
+            url: redact_url(url),
+            reason,
+            cause,
+        };
+        let mut opts = PgConnectOptions::from_str(url).map_err(|e| {
+            let reason = match &e {
+                sqlx::Error::Configuration(c) => format!("invalid database URL: {c}"),
+                other => format!("invalid database URL: {other}"),
+            };
+            fail(reason, e)
+        })?;
         // sqlx defaults to sslmode=prefer, which negotiates TLS even on loopback and slows
         // batched writes; a loopback or Unix-socket connection gains nothing from TLS.
         if !url.contains("sslmode=") && is_local_host(opts.get_host()) {
             opts = opts.ssl_mode(PgSslMode::Disable);
         }
-        // One direct connection first: its error names the cause ("connection refused",
-        // "password authentication failed") where the pool would only say it timed out.
+        // Notices are for people at a prompt: the migrator's "relation _sqlx_migrations already
+        // exists, skipping" would otherwise be logged at INFO at every start.
+        if !url.contains("client_min_messages") {
+            opts = opts.options([("client_min_messages", "warning")]);
+        }
+        let target = PgTarget::of(&opts);
+        let problem = |e: sqlx::Error| async {
+            let resolved = match &e {
+                sqlx::Error::Io(_) => resolves(&opts).await,
+                _ => Resolved::Unknown,
+            };
+            fail(pg_problem(&e, &target, resolved), e)
+        };
+        // One direct connection first: its error names the cause where the pool, which retries
+        // until its acquire timeout, would only say it timed out.
         let first = tokio::time::timeout(CONNECT_WITHIN, PgConnection::connect_with(&opts))
             .await
-            .map_err(|_| sqlx::Error::PoolTimedOut)??;
-        let _ = first.close().await;
-        PgPoolOptions::new()
+            .unwrap_or(Err(sqlx::Error::PoolTimedOut));
+        match first {
+            Ok(c) => {
+                let _ = c.close().await;
+            }
+            Err(e) => return Err(problem(e).await),
+        }
+        match PgPoolOptions::new()
             .max_connections(max)
             .acquire_timeout(CONNECT_WITHIN)
-            .connect_with(opts)
+            .connect_with(opts.clone())
             .await
+        {
+            Ok(pool) => Ok(pool),
+            Err(e) => Err(problem(e).await),
+        }
+    }
+
+    /// Whether the host of `opts` resolves, asked after an I/O error (to the driver a failed
+    /// lookup and a failed connect are both I/O errors).
+    async fn resolves(opts: &PgConnectOptions) -> Resolved {
+        let host = opts.get_host();
+        if host.starts_with('/') || opts.get_socket().is_some() {
+            return Resolved::Unknown;
+        }
+        let lookup = tokio::net::lookup_host((host.trim_matches(['[', ']']), opts.get_port()));
+        match tokio::time::timeout(Duration::from_secs(5), lookup).await {
+            Ok(Ok(mut addrs)) => match addrs.next() {
+                Some(_) => Resolved::Yes,
+                None => Resolved::No,
+            },
+            Ok(Err(_)) => Resolved::No,
+            Err(_) => Resolved::Unknown,
+        }
     }
 
     fn is_local_host(host: &str) -> bool {
@@ -134,6 +193,8 @@ pub(super) mod lite {
         SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
     };
 
+    use crate::config::redact_url;
+    use crate::store::open::{sqlite_io_problem, sqlite_problem};
     use crate::store::{DaemonLock, StoreError};
 
     pub type Db = sqlx::Sqlite;
@@ -150,18 +211,28 @@ pub(super) mod lite {
     /// The single writer, held since `begin`, already excludes every other.
     pub const FOR_UPDATE: &str = "";
 
-    pub async fn connect(url: &str, max: u32) -> Result<Pool, sqlx::Error> {
-        let opts = SqliteConnectOptions::from_str(url)?
+    /// A pool on the file `url` names, created if missing; a failure names its cause (a
+    /// missing directory, a permission denied, with the path and the fix).
+    pub async fn connect(url: &str, max: u32) -> Result<Pool, StoreError> {
+        let fail = |reason: String, cause: sqlx::Error| StoreError::Connect {
+            url: redact_url(url),
+            reason,
+            cause,
+        };
+        let opts = SqliteConnectOptions::from_str(url)
+            .map_err(|e| fail(format!("invalid database URL: {e}"), e))?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
+        let path = opts.get_filename().to_path_buf();
         SqlitePoolOptions::new()
             .max_connections(max)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(opts)
             .await
+            .map_err(|e| fail(sqlite_problem(&e, &path, false), e))
     }
 
     pub fn time(t: DateTime<Utc>) -> Time {
@@ -300,7 +371,12 @@ pub(super) mod lite {
             .read(true)
             .write(true)
             .open(db)
-            .map_err(|e| StoreError::Locked(format!("cannot open {}: {e}", db.display())))?;
+            .map_err(|e| {
+                StoreError::Locked(format!(
+                    "cannot open the database: {}",
+                    sqlite_io_problem(&e, db, false)
+                ))
+            })?;
         match file.try_lock() {
             Ok(()) => Ok(DaemonLock::new(file)),
             Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Locked(format!(

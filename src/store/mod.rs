@@ -11,6 +11,7 @@
 //! transaction is open, decides where a story is placed, or lets a sqlx type leave this module.
 
 mod dialect;
+pub mod open;
 
 /// PostgreSQL: the store's one implementation (`sql.rs`) over its dialect.
 mod postgres {
@@ -34,24 +35,29 @@ use crate::dedup::{Fingerprint, Matcher};
 use crate::model::{Feed, FeedId, Story};
 
 /// A database failure.
+///
+/// Each variant's message carries its cause once, in words (see [`open`] for connections):
+/// the driver's error is kept for callers that branch on it, but not offered as `source()`,
+/// which would print the same cause again in every error chain.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The URL is neither postgres:// nor sqlite:.
     #[error("unsupported database URL `{0}`")]
     UnsupportedUrl(String),
-    /// Could not connect.
-    #[error("cannot connect to {url}: {source}")]
+    /// Could not connect; `reason` names the cause (refused, unknown host, authentication, TLS,
+    /// a missing database, directory or file, permissions).
+    #[error("cannot connect to {url}: {reason}")]
     Connect {
         url: String,
-        #[source]
-        source: sqlx::Error,
+        reason: String,
+        cause: sqlx::Error,
     },
     /// A migration failed.
-    #[error("migration failed: {0}")]
-    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("migration failed: {}", describe_migrate(.0))]
+    Migrate(sqlx::migrate::MigrateError),
     /// A query failed.
-    #[error("database error: {0}")]
-    Query(#[from] sqlx::Error),
+    #[error("database error: {}", describe(.0))]
+    Query(sqlx::Error),
     /// Another daemon holds the SQLite file.
     #[error("{0}")]
     Locked(String),
@@ -61,13 +67,47 @@ pub enum StoreError {
     Conflict(String),
 }
 
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> StoreError {
+        StoreError::Query(e)
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(e: sqlx::migrate::MigrateError) -> StoreError {
+        StoreError::Migrate(e)
+    }
+}
+
+/// A driver error in words, its cause once: the database's own message without sqlx's
+/// "error returned from database:" and "error communicating with database:" prefixes.
+fn describe(e: &sqlx::Error) -> String {
+    match e {
+        sqlx::Error::Database(d) => d.message().to_owned(),
+        sqlx::Error::Io(io) => io.to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// A migration error in words, its cause once.
+fn describe_migrate(e: &sqlx::migrate::MigrateError) -> String {
+    use sqlx::migrate::MigrateError;
+    match e {
+        MigrateError::Execute(e) => describe(e),
+        MigrateError::ExecuteMigration(e, version) => {
+            format!("migration {version}: {}", describe(e))
+        }
+        other => other.to_string(),
+    }
+}
+
 impl StoreError {
     /// True when the database cannot be reached or is going away (refused, reset, timed out,
     /// shutting down, too many connections): a fault to wait out, not a bad request or a bug.
     pub fn is_unreachable(&self) -> bool {
         let e = match self {
-            StoreError::Connect { source, .. } | StoreError::Query(source) => source,
-            StoreError::Migrate(sqlx::migrate::MigrateError::Execute(source)) => source,
+            StoreError::Connect { cause, .. } | StoreError::Query(cause) => cause,
+            StoreError::Migrate(sqlx::migrate::MigrateError::Execute(cause)) => cause,
             _ => return false,
         };
         match e {
@@ -117,9 +157,10 @@ pub fn lock_for_daemon(cfg: &DatabaseConfig) -> Result<Option<DaemonLock>, Store
     if !url.starts_with("sqlite:") {
         return Ok(None);
     }
-    let file = dialect::lite::file_of_url(url).map_err(|source| StoreError::Connect {
+    let file = dialect::lite::file_of_url(url).map_err(|cause| StoreError::Connect {
         url: redact_url(url),
-        source,
+        reason: format!("invalid database URL: {}", describe(&cause)),
+        cause,
     })?;
     file.map(|f| dialect::lite::lock_file(&f)).transpose()
 }
@@ -246,6 +287,8 @@ pub struct DbGauges {
     pub feeds_by_state: Vec<(String, i64)>,
     /// How long the most overdue active feed has waited past its check time, in seconds.
     pub scheduler_lag_secs: f64,
+    /// That feed's URL; `None` when no feed is overdue.
+    pub most_overdue: Option<String>,
 }
 
 /// A feed as `feeds list` shows it.
@@ -654,19 +697,11 @@ impl Store {
     /// Connects (creating a SQLite file if missing).
     pub async fn connect(cfg: &DatabaseConfig) -> Result<Store, StoreError> {
         let url = cfg.url.as_str();
-        let connect_err = |source| StoreError::Connect {
-            url: redact_url(url),
-            source,
-        };
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let pool = postgres::connect(url, cfg.max_connections)
-                .await
-                .map_err(connect_err)?;
+            let pool = postgres::connect(url, cfg.max_connections).await?;
             Ok(Store::Postgres(pool))
         } else if url.starts_with("sqlite:") {
-            let pool = sqlite::connect(url, cfg.max_connections)
-                .await
-                .map_err(connect_err)?;
+            let pool = sqlite::connect(url, cfg.max_connections).await?;
             Ok(Store::Sqlite(pool))
         } else {
             Err(StoreError::UnsupportedUrl(redact_url(url)))

@@ -961,17 +961,20 @@ pub(super) async fn feed_gauges(p: &Pool) -> Result<DbGauges, StoreError> {
             .fetch_all(p)
             .await?;
     let now = Utc::now();
-    let oldest: Option<d::Time> = sqlx::query_scalar(
-        "SELECT min(next_check_at) FROM feeds
-         WHERE status = 'active' AND (lease_expires_at IS NULL OR lease_expires_at < $1)",
+    let oldest: Option<(String, d::Time)> = sqlx::query_as(
+        "SELECT url, next_check_at FROM feeds
+         WHERE status = 'active' AND (lease_expires_at IS NULL OR lease_expires_at < $1)
+         ORDER BY next_check_at, id LIMIT 1",
     )
     .bind(d::time(now))
-    .fetch_one(p)
+    .fetch_optional(p)
     .await?;
-    let lag = d::read_time(oldest).map_or(0.0, |t| (now - t).num_milliseconds() as f64 / 1000.0);
+    let (url, at) = oldest.unzip();
+    let lag = d::read_time(at).map_or(0.0, |t| (now - t).num_milliseconds() as f64 / 1000.0);
     Ok(DbGauges {
         feeds_by_state,
         scheduler_lag_secs: lag.max(0.0),
+        most_overdue: url.filter(|_| lag > 0.0),
     })
 }
 

@@ -1283,6 +1283,21 @@ mod tests {
     }
 
     #[test]
+    fn an_error_chain_says_each_cause_once() {
+        // sqlx's I/O error prints its source and also returns it: three times with `{:#}`.
+        let io = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        let e = anyhow::Error::new(sqlx::Error::Io(io)).context("opening the database");
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused).to_string();
+        assert_eq!(format!("{e:#}").matches(&refused).count(), 2);
+        let text = error_chain(&e);
+        assert_eq!(text.matches(&refused).count(), 1, "{text}");
+        assert!(text.starts_with("opening the database: "), "{text}");
+        // Distinct causes all stay.
+        let e = anyhow::anyhow!("inner").context("middle").context("outer");
+        assert_eq!(error_chain(&e), "outer: middle: inner");
+    }
+
+    #[test]
     fn cli_definition_is_consistent() {
         use clap::CommandFactory;
         Cli::command().debug_assert();

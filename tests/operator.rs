@@ -34,7 +34,9 @@ fn write_config(dir: &Path, db_url: &str, extra: &str, feeds: &[&str]) -> PathBu
          {extra}\n"
     );
     for url in feeds {
-        text.push_str(&format!("[[feeds]]\nurl = \"{url}\"\nsource = \"Gazette\"\n"));
+        text.push_str(&format!(
+            "[[feeds]]\nurl = \"{url}\"\nsource = \"Gazette\"\n"
+        ));
     }
     let path = dir.join("wirefeed.toml");
     std::fs::write(&path, text).expect("write config");
@@ -279,8 +281,14 @@ async fn a_healthy_daemon_says_only_its_start_and_its_summaries() {
     assert_eq!(code, Some(0));
     let log = lines.join("\n");
 
-    assert!(!log.contains("already exists"), "a notice reached the log:\n{log}");
-    assert!(!log.contains("s3cret-pw"), "the password was logged:\n{log}");
+    assert!(
+        !log.contains("already exists"),
+        "a notice reached the log:\n{log}"
+    );
+    assert!(
+        !log.contains("s3cret-pw"),
+        "the password was logged:\n{log}"
+    );
     let events: Vec<serde_json::Value> = lines.iter().map(|l| json(l)).collect();
     let start: Vec<&serde_json::Value> = events
         .iter()
@@ -349,7 +357,9 @@ async fn no_summary_lines_when_turned_off() {
     let (code, lines) = daemon.stop().await;
     assert_eq!(code, Some(0));
     assert!(
-        !lines.iter().any(|l| message(&json(l)).starts_with("summary")),
+        !lines
+            .iter()
+            .any(|l| message(&json(l)).starts_with("summary")),
         "{}",
         lines.join("\n")
     );
@@ -416,7 +426,10 @@ async fn a_refused_connection_says_refused_at_once() {
 async fn an_unknown_host_is_named() {
     let e = connect("postgres://wirefeed@no-such-host.invalid/news").await;
     let text = e.to_string();
-    assert!(text.contains("unknown host `no-such-host.invalid`"), "{text}");
+    assert!(
+        text.contains("unknown host `no-such-host.invalid`"),
+        "{text}"
+    );
     assert_eq!(text.matches("resolve").count(), 1, "{text}");
 }
 
@@ -445,7 +458,10 @@ async fn sqlite_in_a_missing_directory_names_the_directory() {
     let e = connect(&format!("sqlite://{}/wirefeed.db", missing.display())).await;
     let text = e.to_string();
     assert!(
-        text.contains(&format!("the directory {} does not exist", missing.display())),
+        text.contains(&format!(
+            "the directory {} does not exist",
+            missing.display()
+        )),
         "{text}"
     );
     assert!(!text.contains("unable to open database file"), "{text}");
@@ -467,7 +483,13 @@ async fn an_unreadable_sqlite_file_names_the_path_and_the_fix() {
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
             .expect("chmod");
         let out = Command::new("runuser")
-            .args(["-u", "nobody", "--", env!("CARGO_BIN_EXE_wirefeed"), "migrate"])
+            .args([
+                "-u",
+                "nobody",
+                "--",
+                env!("CARGO_BIN_EXE_wirefeed"),
+                "migrate",
+            ])
             .env("WIREFEED_DATABASE_URL", &url)
             .env_remove("WIREFEED_CONFIG")
             .current_dir(dir.path())
@@ -558,4 +580,47 @@ async fn a_waiting_daemon_logs_the_precise_reason() {
         "{}",
         lines.join("\n")
     );
+}
+
+/// A database lost while running: the pool retries a refused connection until its timeout and
+/// says only that it timed out; `explain` names the cause.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_lost_while_running_is_named_not_timed_out() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let proxy = common::TcpProxy::start(common::pg_addr(&db.url)).await;
+    let cfg = DatabaseConfig {
+        url: proxy.url_for(&db.url),
+        max_connections: 1,
+    };
+    let store = Store::connect(&cfg).await.expect("connect");
+    store.ping().await.expect("ping");
+    proxy.cut();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let e = loop {
+        match store.ping().await {
+            Err(e) => break e,
+            Ok(()) => {
+                assert!(Instant::now() < deadline, "the cut was never noticed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    };
+    let text = store.explain(e).await.to_string();
+    assert!(
+        text.contains(&format!(
+            "connection refused by 127.0.0.1:{}",
+            proxy.addr.port()
+        )),
+        "{text}"
+    );
+    assert!(!text.contains("pool timed out"), "{text}");
+    // Explaining never hides an error it cannot explain.
+    proxy.restore().await;
+    let other = store
+        .explain(StoreError::Conflict("lost a race".to_owned()))
+        .await;
+    assert_eq!(other.to_string(), "lost a race");
+    db.cleanup().await;
 }

@@ -626,6 +626,7 @@ impl App {
                     }
                     Err(e) => {
                         database_down = true;
+                        let e = self.inner.store.explain(e).await;
                         error!(error = %e, "cannot claim due feeds");
                         self.inner
                             .metrics

@@ -98,6 +98,37 @@ pub(super) mod pg {
         }
     }
 
+    /// Why the pool's database cannot be reached, found by one direct connection: the pool
+    /// retries a refused connection until its acquire timeout and then says only that it timed
+    /// out. `None` when the database answers now.
+    pub async fn diagnose(p: &Pool) -> Option<StoreError> {
+        let opts = p.connect_options();
+        let attempt = tokio::time::timeout(CONNECT_WITHIN, PgConnection::connect_with(&opts))
+            .await
+            .unwrap_or(Err(sqlx::Error::PoolTimedOut));
+        match attempt {
+            Ok(c) => {
+                let _ = c.close().await;
+                None
+            }
+            Err(e) => {
+                let target = PgTarget::of(&opts);
+                let resolved = match &e {
+                    sqlx::Error::Io(_) => resolves(&opts).await,
+                    _ => Resolved::Unknown,
+                };
+                Some(StoreError::Connect {
+                    url: format!(
+                        "postgres://{}@{}/{}",
+                        target.user, target.address, target.database
+                    ),
+                    reason: pg_problem(&e, &target, resolved),
+                    cause: e,
+                })
+            }
+        }
+    }
+
     /// Whether the host of `opts` resolves, asked after an I/O error (to the driver a failed
     /// lookup and a failed connect are both I/O errors).
     async fn resolves(opts: &PgConnectOptions) -> Resolved {

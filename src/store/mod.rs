@@ -708,6 +708,19 @@ impl Store {
         }
     }
 
+    /// `e` with its cause named, when it only says that no connection came in time (the pool
+    /// retries a refused connection until its timeout): one direct connection to PostgreSQL
+    /// then tells what is wrong ("connection refused by host:port", ...). Any other error, and
+    /// one the direct connection does not explain, is returned as it is.
+    pub async fn explain(&self, e: StoreError) -> StoreError {
+        match (self, &e) {
+            (Store::Postgres(p), StoreError::Query(sqlx::Error::PoolTimedOut)) => {
+                dialect::pg::diagnose(p).await.unwrap_or(e)
+            }
+            _ => e,
+        }
+    }
+
     /// `postgres` or `sqlite`.
     pub fn backend(&self) -> &'static str {
         match self {

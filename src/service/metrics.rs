@@ -389,7 +389,7 @@ impl Snapshot {
     /// The kinds that occurred, most frequent first: `timeout=3 dns=1`, or `none`.
     pub fn errors_by_kind(&self) -> String {
         let mut seen: Vec<&(ErrorKind, u64)> = self.errors.iter().filter(|(_, n)| *n > 0).collect();
-        seen.sort_by(|a, b| b.1.cmp(&a.1));
+        seen.sort_by_key(|e| std::cmp::Reverse(e.1));
         if seen.is_empty() {
             return "none".to_owned();
         }

@@ -101,7 +101,7 @@ struct Forbidden(String);
 /// A name that did not resolve, raised inside our resolver and recognised on the way out by its
 /// type (never by the text of the message).
 #[derive(Debug, thiserror::Error)]
-#[error("dns error: cannot resolve {host}")]
+#[error("cannot resolve {host}")]
 struct DnsFailure {
     host: String,
     source: std::io::Error,
@@ -596,6 +596,14 @@ mod tests {
                     .await,
             );
             assert_eq!(e.kind, ErrorKind::Dns, "allow_private {allow_private}: {e}");
+            // The name once, and "dns error" once (the connector says it; we do not again).
+            let text = e.to_string();
+            assert_eq!(
+                text.matches("cannot resolve no-such-host.invalid").count(),
+                1,
+                "{text}"
+            );
+            assert_eq!(text.matches("dns error").count(), 1, "{text}");
         }
     }
 

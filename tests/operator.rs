@@ -583,7 +583,7 @@ async fn a_waiting_daemon_logs_the_precise_reason() {
 }
 
 /// A database lost while running: the pool retries a refused connection until its timeout and
-/// says only that it timed out; `explain` names the cause.
+/// says only that it timed out (or a query meets the cut connection); `explain` names the cause.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_lost_while_running_is_named_not_timed_out() {
     let Some(db) = TestDb::postgres().await else {

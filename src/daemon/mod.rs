@@ -515,6 +515,7 @@ impl App {
                 true
             }
             Err(e) => {
+                let e = self.inner.store.explain(e).await;
                 error!(error = %e, feeds = pending.len(), "cannot store feed states");
                 writes.failed(Write::FeedStates, &e.to_string());
                 if pending.len() > MAX_PENDING {
@@ -556,11 +557,13 @@ impl App {
             "scheduler started"
         );
         // `[log]` applies at the next restart, like the rest of the section.
+        // A set, so that the task ends with this loop however the loop ends.
+        let mut summaries = JoinSet::new();
         let every = self.config().log.summary_interval_secs;
-        let summaries = (every > 0).then(|| {
+        if every > 0 {
             let app = self.clone();
-            tokio::spawn(async move { app.log_summaries(Duration::from_secs(every)).await })
-        });
+            summaries.spawn(async move { app.log_summaries(Duration::from_secs(every)).await });
+        }
         while !*shutdown.borrow() {
             // Read each turn: a reload may have changed them.
             let live = self.live();
@@ -719,9 +722,7 @@ impl App {
             }
         }
         self.flush(&mut pending).await;
-        if let Some(s) = summaries {
-            s.abort();
-        }
+        summaries.abort_all();
         info!("stopped");
     }
 

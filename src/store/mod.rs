@@ -708,13 +708,15 @@ impl Store {
         }
     }
 
-    /// `e` with its cause named, when it only says that no connection came in time (the pool
-    /// retries a refused connection until its timeout): one direct connection to PostgreSQL
-    /// then tells what is wrong ("connection refused by host:port", ...). Any other error, and
-    /// one the direct connection does not explain, is returned as it is.
+    /// `e` with its cause named, when it says only that the database went away: the pool
+    /// retries a refused connection until its timeout and then reports that it timed out, and
+    /// a connection cut mid-query reports the cut. One direct connection to PostgreSQL then
+    /// tells what is wrong now ("connection refused by host:port", "unknown host", ...). Any
+    /// other error, and one the direct connection does not explain (the database answers
+    /// again), is returned as it is.
     pub async fn explain(&self, e: StoreError) -> StoreError {
-        match (self, &e) {
-            (Store::Postgres(p), StoreError::Query(sqlx::Error::PoolTimedOut)) => {
+        match self {
+            Store::Postgres(p) if e.is_unreachable() && matches!(e, StoreError::Query(_)) => {
                 dialect::pg::diagnose(p).await.unwrap_or(e)
             }
             _ => e,

@@ -200,7 +200,9 @@ fn the_alert_rules_name_only_exported_metrics_and_each_says_how_bad_and_why() {
         );
     }
     // The daemon being unreachable is the first thing to know.
-    assert!(exprs.iter().any(|e| e.starts_with("up{job=\"wirefeed\"} == 0")));
+    assert!(exprs
+        .iter()
+        .any(|e| e.starts_with("up{job=\"wirefeed\"} == 0")));
 }
 
 #[test]
@@ -253,7 +255,10 @@ fn the_dashboard_is_valid_json_whose_panels_query_exported_metrics() {
     let mut queried = 0;
     for p in panels {
         let title = p["title"].as_str().expect("every panel has a title");
-        assert!(ids.insert(p["id"].as_u64().expect("id")), "{title}: id twice");
+        assert!(
+            ids.insert(p["id"].as_u64().expect("id")),
+            "{title}: id twice"
+        );
         for k in ["x", "y", "w", "h"] {
             assert!(p["gridPos"][k].is_u64(), "{title}: gridPos.{k}");
         }
@@ -298,7 +303,11 @@ fn the_packaged_config_is_the_shipped_one_with_its_database_in_the_state_directo
     let packaged = read("deploy/debian/wirefeed.toml");
     let from = "url = \"sqlite://wirefeed.db\"\n";
     let to = "url = \"sqlite:///var/lib/wirefeed/wirefeed.db\"\n";
-    assert_eq!(shipped.matches(from).count(), 1, "config/wirefeed.toml's url line changed");
+    assert_eq!(
+        shipped.matches(from).count(),
+        1,
+        "config/wirefeed.toml's url line changed"
+    );
     assert!(
         shipped.replacen(from, to, 1) == packaged,
         "deploy/debian/wirefeed.toml must be config/wirefeed.toml with only its database URL \
@@ -308,7 +317,10 @@ fn the_packaged_config_is_the_shipped_one_with_its_database_in_the_state_directo
     );
     let config = wirefeed::config::Config::parse(&packaged, "packaged").expect("parses");
     config.validate("packaged").expect("valid");
-    assert_eq!(config.database.url, "sqlite:///var/lib/wirefeed/wirefeed.db");
+    assert_eq!(
+        config.database.url,
+        "sqlite:///var/lib/wirefeed/wirefeed.db"
+    );
 }
 
 /// `Key=value` lines of a unit's `[Service]` section.
@@ -352,12 +364,17 @@ fn the_unit_agrees_with_the_package_and_covers_the_default_grace() {
     assert_eq!(one("Group"), "wirefeed");
     assert_eq!(one("StateDirectory"), "wirefeed");
     assert_eq!(one("WorkingDirectory"), "/var/lib/wirefeed");
-    assert!(!keys.contains_key("DynamicUser"), "the package makes a static user");
+    assert!(
+        !keys.contains_key("DynamicUser"),
+        "the package makes a static user"
+    );
     let postinst = read("deploy/debian/postinst");
     assert!(postinst.contains("#DEBHELPER#"));
     assert!(postinst.contains("useradd --system --gid wirefeed --home-dir /var/lib/wirefeed"));
     let cargo = read("Cargo.toml");
-    assert!(cargo.contains(r#"["deploy/debian/wirefeed.toml", "etc/wirefeed/wirefeed.toml", "644"]"#));
+    assert!(
+        cargo.contains(r#"["deploy/debian/wirefeed.toml", "etc/wirefeed/wirefeed.toml", "644"]"#)
+    );
     assert!(cargo.contains(r#"unit-name = "wirefeed", unit-scripts = "deploy/""#));
 
     // A daemon that cannot say how long it needs (it hangs before reading its signal) still gets
@@ -444,7 +461,11 @@ async fn stopping_asks_systemd_for_the_grace_period_and_the_margin() {
     while server.requests("/slow.xml") == 0 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert_eq!(server.requests("/slow.xml"), 1, "the slow feed is being fetched");
+    assert_eq!(
+        server.requests("/slow.xml"),
+        1,
+        "the slow feed is being fetched"
+    );
 
     let signalled = Instant::now();
     let kill = Command::new("kill")
@@ -457,7 +478,12 @@ async fn stopping_asks_systemd_for_the_grace_period_and_the_margin() {
     });
     assert!(stopping, "{seen:?}");
     let extend = tokio::task::block_in_place(|| {
-        wait_notify(&sock, "EXTEND_TIMEOUT_USEC=", &mut seen, Duration::from_secs(10))
+        wait_notify(
+            &sock,
+            "EXTEND_TIMEOUT_USEC=",
+            &mut seen,
+            Duration::from_secs(10),
+        )
     });
     assert!(extend, "{seen:?}");
     let want = (grace_secs + wirefeed::service::STOP_MARGIN.as_secs()) * 1_000_000;

@@ -71,7 +71,7 @@ trap cleanup EXIT
 work=$(mktemp -d)
 
 # 1. Build. cargo-deb prints the package's path on stdout. The release profile keeps debug line
-# tables for profiling (130 MB); the packaged binary is stripped (about 15 MB).
+# tables for profiling (130 MB); the packaged binary is stripped (21 MB).
 say "building the package"
 deb=$(cargo deb --strip | tail -n 1)
 [ -f "$deb" ] || fail "cargo deb did not produce a package (got '$deb')"
@@ -165,7 +165,7 @@ $(tail -n 20 "$work/run.log")"
 # 4. The installed unit.
 command -v systemd-analyze >/dev/null || {
   say "installing systemd for systemd-analyze (it is not started)"
-  apt-get install -y -qq systemd >/dev/null
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq systemd >/dev/null
 }
 systemd-analyze verify /usr/lib/systemd/system/wirefeed.service > "$work/verify.log" 2>&1 \
   || fail "systemd-analyze verify:

@@ -444,10 +444,12 @@ async fn run(config: Config, once: Option<Duration>, config_path: Option<PathBuf
     }
     let (tx, rx) = watch::channel(false);
     let stopping = notifier.clone();
+    let draining = app.clone();
     tokio::spawn(async move {
         wait_for_signal().await;
         info!("shutdown requested: finishing in-flight refreshes (signal again to stop at once)");
-        stopping.notify("STOPPING=1");
+        // systemd waits out the grace period the daemon runs on now, whatever TimeoutStopSec=.
+        stopping.stopping(draining.timings().shutdown_grace);
         let _ = tx.send(true);
         wait_for_signal().await;
         tracing::warn!("second signal: stopping now; unfinished refreshes write nothing");

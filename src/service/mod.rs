@@ -1,5 +1,6 @@
-//! Running as a service: systemd's notify protocol (READY, STATUS, WATCHDOG, STOPPING), the
-//! admin HTTP listener (`/healthz`, `/readyz`, `/metrics`) and the counters behind it.
+//! Running as a service: systemd's notify protocol (READY, STATUS, WATCHDOG, STOPPING and its
+//! stop timeout), the admin HTTP listener (`/healthz`, `/readyz`, `/metrics`) and the counters
+//! behind it.
 //!
 //! Never: decides what the daemon does; it reports on it, through the [`Observed`] view the daemon
 //! gives of itself (so this module does not depend on the daemon; the daemon depends on it for its
@@ -32,6 +33,11 @@ pub trait Observed: Clone + Send + Sync + 'static {
     /// Feed counts by state and the scheduler's lag, from the database.
     fn gauges(&self) -> impl Future<Output = Result<metrics::DbGauges, String>> + Send;
 }
+
+/// What stopping may take beyond the grace period: abandoned feeds handed back, the last feed
+/// states written, the process gone. Part of the stop timeout asked of systemd
+/// ([`Notifier::stopping`]).
+pub const STOP_MARGIN: Duration = Duration::from_secs(15);
 
 /// systemd's notify socket, when the service manager gave one (`NOTIFY_SOCKET`).
 #[derive(Debug)]
@@ -67,6 +73,20 @@ impl Notifier {
                 debug!(error = %e, "systemd notify failed");
             }
         }
+    }
+
+    /// Says the daemon is stopping and asks systemd to wait for it: `STOPPING=1`, then
+    /// `EXTEND_TIMEOUT_USEC=` of `grace` (the time in-flight refreshes get) plus [`STOP_MARGIN`].
+    /// systemd then kills the process no sooner than that, whatever the unit's
+    /// `TimeoutStopSec=`, so raising `daemon.shutdown_grace_secs` needs no unit change. Two
+    /// datagrams, so the extension applies to the stop timer whichever way the stop began
+    /// (`systemctl stop`, or a signal from elsewhere that `STOPPING=1` turns into a stop).
+    pub fn stopping(&self, grace: Duration) {
+        self.notify("STOPPING=1");
+        self.notify(&format!(
+            "EXTEND_TIMEOUT_USEC={}",
+            grace.saturating_add(STOP_MARGIN).as_micros()
+        ));
     }
 
     /// Half of `WATCHDOG_USEC` when the watchdog is on for this process (`WATCHDOG_PID` unset

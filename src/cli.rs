@@ -264,6 +264,8 @@ pub fn main() -> ExitCode {
     runtime.shutdown_timeout(Duration::from_millis(500));
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader went away (`wirefeed stories | head`): what it wanted, it has.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             match e.downcast_ref::<NotAllPolled>() {
@@ -272,6 +274,16 @@ pub fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// True when the error is a write to a closed pipe. Rust ignores SIGPIPE, so a command whose
+/// reader exits early sees its next write fail with `BrokenPipe`; every output path writes with
+/// `writeln!(..)?`, so the error reaches `main` here.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn init_logging(config: &Config, format: Option<LogFormat>, to_stdout: bool) {
@@ -309,8 +321,8 @@ async fn dispatch(command: Command, config: Config, config_path: Option<PathBuf>
             Ok(())
         }
         Command::Check => Ok(()),
-        Command::Feeds(cmd) => feeds(config, cmd).await,
-        Command::Stories(args) => stories(config, args).await,
+        Command::Feeds(cmd) => feeds(config, cmd, config_path.as_deref()).await,
+        Command::Stories(args) => stories(config, args, config_path.as_deref()).await,
         Command::Retag(args) => retag(config, args).await,
         Command::Regions { json } => regions(&config, json),
         Command::Inspect(args) => inspect(config, args).await,
@@ -332,6 +344,39 @@ async fn connect(config: &Config) -> Result<Store> {
         .context("opening the database")?;
     store.migrate().await.context("migrating the database")?;
     Ok(store)
+}
+
+/// Opens the database for a read command (`stories`, `feeds list`, `feeds export`): read-only,
+/// never created, never migrated. A missing SQLite file or an unmigrated database is an error
+/// that says which config chose the database and what to run.
+async fn open_read(config: &Config, config_path: Option<&std::path::Path>) -> Result<Store> {
+    let chosen_by = if std::env::var("WIREFEED_DATABASE_URL").is_ok_and(|u| !u.is_empty()) {
+        "set by WIREFEED_DATABASE_URL".to_owned()
+    } else {
+        match config_path {
+            Some(p) => format!(
+                "database.url in {}",
+                std::path::absolute(p)
+                    .unwrap_or_else(|_| p.to_owned())
+                    .display()
+            ),
+            None => "the built-in default: no --config given".to_owned(),
+        }
+    };
+    let url = crate::config::redact_url(&config.database.url);
+    Store::open_read_only(&config.database)
+        .await
+        .map_err(|e| match e {
+            crate::store::StoreError::Missing(path) => anyhow::anyhow!(
+                "no database file at {} (`{url}`, {chosen_by}); the read commands never create \
+                 one: pass the daemon's --config, or run `wirefeed migrate` (or start the \
+                 daemon) to create it",
+                path.display()
+            ),
+            e => anyhow::Error::new(e).context(format!(
+                "opening the database `{url}` ({chosen_by}) read-only"
+            )),
+        })
 }
 
 /// `run --once` left active feeds unpolled (exit status 3).
@@ -510,8 +555,48 @@ async fn wait_for_signal() {
     }
 }
 
-async fn feeds(config: Config, cmd: FeedsCommand) -> Result<()> {
-    let store = connect(&config).await?;
+/// Why the command line may not change or remove `feed`: the config file defines it, so the
+/// daemon would put it back as the file says at its next start. `None` when it may: a feed
+/// added from the command line, a config feed the daemon paused because its file dropped it, or
+/// one the config file given with --config no longer lists.
+fn owned_by_config(config: &Config, feed: &crate::store::FeedInfo) -> Option<String> {
+    if feed.defined_in != DefinedIn::Config.as_str() {
+        return None;
+    }
+    let listed = config
+        .feeds
+        .iter()
+        .find(|f| f.url == feed.url || feed.moved_from.as_deref() == Some(f.url.as_str()));
+    match (&config.path, listed) {
+        (Some(path), Some(f)) => Some(match config.line_of(&f.url) {
+            Some(n) => format!("{} line {n}", path.display()),
+            None => path.display().to_string(),
+        }),
+        (Some(_), None) => None,
+        (None, _) if feed.status == "active" => Some(
+            "the daemon's config file (no --config was given here, so which line is unknown)"
+                .to_owned(),
+        ),
+        (None, _) => None,
+    }
+}
+
+/// The stored feed at `url`, or the one a permanent redirect moved away from `url`.
+fn find_feed<'a>(
+    feeds: &'a [crate::store::FeedInfo],
+    url: &str,
+) -> Option<&'a crate::store::FeedInfo> {
+    feeds
+        .iter()
+        .find(|f| f.url == url)
+        .or_else(|| feeds.iter().find(|f| f.moved_from.as_deref() == Some(url)))
+}
+
+async fn feeds(
+    config: Config,
+    cmd: FeedsCommand,
+    config_path: Option<&std::path::Path>,
+) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match cmd {
         FeedsCommand::Add {
@@ -525,18 +610,44 @@ async fn feeds(config: Config, cmd: FeedsCommand) -> Result<()> {
                 matches!(parsed.scheme(), "http" | "https"),
                 "`{url}`: only http and https feeds are polled"
             );
-            anyhow::ensure!(
-                !source.trim().is_empty(),
-                "--source must name the publisher"
-            );
+            let source = source.trim();
+            anyhow::ensure!(!source.is_empty(), "--source must name the publisher");
+            let store = connect(&config).await?;
+            let known = store.list_feeds().await?;
+            if let Some(f) = find_feed(&known, &url) {
+                if f.url != url {
+                    anyhow::bail!(
+                        "`{url}` moved to {} (permanent redirect): feed {} polls it there; \
+                         `wirefeed feeds add {} ...` changes it",
+                        f.url,
+                        f.id,
+                        f.url
+                    );
+                }
+                if let Some(owner) = owned_by_config(&config, f) {
+                    if f.source == source && f.wire == wire && f.full_text == full_text {
+                        writeln!(out, "feed {}: {url} (defined in {owner}; unchanged)", f.id)?;
+                        return Ok(());
+                    }
+                    anyhow::bail!(
+                        "`{url}` is defined in {owner} (source `{}`, wire {}, full_text {}): \
+                         change it there, not with `feeds add`; the daemon applies the file at \
+                         its next start or reload (SIGHUP)",
+                        f.source,
+                        f.wire,
+                        f.full_text
+                    );
+                }
+            }
             let id = store
                 .upsert_feed(
                     &NewFeed {
                         url: &url,
-                        source: source.trim(),
+                        source,
                         is_wire: wire,
                         full_text,
                         defined_in: DefinedIn::Cli,
+                        title: None,
                     },
                     Utc::now(),
                 )
@@ -551,15 +662,17 @@ async fn feeds(config: Config, cmd: FeedsCommand) -> Result<()> {
             for s in &parsed.skipped {
                 eprintln!("skipped: {s}");
             }
+            let store = connect(&config).await?;
+            // A feed is present under its address, or under the one it moved from.
             let known: std::collections::HashSet<String> = store
                 .list_feeds()
                 .await?
                 .into_iter()
-                .map(|f| f.url)
+                .flat_map(|f| std::iter::once(f.url).chain(f.moved_from))
                 .collect();
             let total = parsed.feeds.len();
             let progress = Progress::new(total > 20);
-            let mut added = 0;
+            let (mut added, mut paused) = (0, 0);
             for (i, f) in parsed.feeds.iter().enumerate() {
                 if !known.contains(&f.url) {
                     store
@@ -570,46 +683,55 @@ async fn feeds(config: Config, cmd: FeedsCommand) -> Result<()> {
                                 is_wire: f.wire,
                                 full_text: f.full_text,
                                 defined_in: DefinedIn::Cli,
+                                title: f.title.as_deref(),
                             },
                             Utc::now(),
                         )
                         .await?;
                     added += 1;
+                    if f.paused && store.pause_feed(&f.url).await? {
+                        paused += 1;
+                    }
                 }
                 progress.show(i + 1, total);
             }
             progress.end();
             writeln!(
                 out,
-                "{}: {total} feeds, {added} added, {} already present, {} outlines skipped",
+                "{}: {total} feeds, {added} added ({paused} of them paused, as the file marks \
+                 them), {} already present, {} outlines skipped",
                 file.display(),
                 total - added,
                 parsed.skipped.len()
             )?;
         }
         FeedsCommand::Export => {
+            let store = open_read(&config, config_path).await?;
             // The database's feeds, and the config file's even before a daemon synced them.
-            let mut feeds: Vec<crate::opml::OpmlFeed> = store
-                .list_feeds()
-                .await?
-                .into_iter()
-                .map(|f| crate::opml::OpmlFeed {
-                    url: f.url,
-                    source: f.source,
-                    wire: f.wire,
-                    full_text: f.full_text,
-                })
-                .collect();
+            let stored = store.list_feeds().await?;
+            let mut feeds: Vec<crate::opml::OpmlFeed> = Vec::with_capacity(stored.len());
             for f in &config.feeds {
-                if !feeds.iter().any(|x| x.url == f.url) {
+                if find_feed(&stored, &f.url).is_none() {
                     feeds.push(crate::opml::OpmlFeed {
                         url: f.url.clone(),
                         source: f.source.clone(),
                         wire: f.wire,
                         full_text: f.full_text,
+                        title: None,
+                        paused: false,
+                        moved_from: None,
                     });
                 }
             }
+            feeds.extend(stored.into_iter().map(|f| crate::opml::OpmlFeed {
+                paused: f.status == "paused",
+                url: f.url,
+                source: f.source,
+                wire: f.wire,
+                full_text: f.full_text,
+                title: f.title,
+                moved_from: f.moved_from,
+            }));
             write!(
                 out,
                 "{}",
@@ -617,6 +739,7 @@ async fn feeds(config: Config, cmd: FeedsCommand) -> Result<()> {
             )?;
         }
         FeedsCommand::List { json } => {
+            let store = open_read(&config, config_path).await?;
             let feeds = store.list_feeds().await?;
             if json {
                 for f in feeds {
@@ -625,15 +748,20 @@ async fn feeds(config: Config, cmd: FeedsCommand) -> Result<()> {
             } else {
                 writeln!(
                     out,
-                    "{:>5}  {:<8}  {:>6}  {:<18}  {:<20}  {:<24}  URL",
-                    "ID", "STATUS", "HTTP", "ERROR", "NEXT CHECK", "SOURCE"
+                    "{:>5}  {:<8}  {:<6}  {:>6}  {:<18}  {:<20}  {:<24}  URL",
+                    "ID", "STATUS", "ORIGIN", "HTTP", "ERROR", "NEXT CHECK", "SOURCE"
                 )?;
                 for f in feeds {
+                    let moved = f
+                        .moved_from
+                        .as_deref()
+                        .map_or_else(String::new, |m| format!("  (moved from {m})"));
                     writeln!(
                         out,
-                        "{:>5}  {:<8}  {:>6}  {:<18}  {:<20}  {:<24}  {}",
+                        "{:>5}  {:<8}  {:<6}  {:>6}  {:<18}  {:<20}  {:<24}  {}{moved}",
                         f.id,
                         f.status,
+                        f.defined_in,
                         f.last_status.map_or("-".to_owned(), |s| s.to_string()),
                         f.last_error.as_deref().unwrap_or("-"),
                         f.next_check_at,
@@ -644,6 +772,26 @@ async fn feeds(config: Config, cmd: FeedsCommand) -> Result<()> {
             }
         }
         FeedsCommand::Remove { url } => {
+            let store = connect(&config).await?;
+            let known = store.list_feeds().await?;
+            let Some(f) = find_feed(&known, &url) else {
+                anyhow::bail!("no feed with URL `{url}`");
+            };
+            if f.url != url {
+                anyhow::bail!(
+                    "`{url}` moved to {} (permanent redirect); `wirefeed feeds remove {}` \
+                     removes it",
+                    f.url,
+                    f.url
+                );
+            }
+            if let Some(owner) = owned_by_config(&config, f) {
+                anyhow::bail!(
+                    "`{url}` is defined in {owner}: remove its [[feeds]] entry there (the \
+                     daemon then pauses it at its next start or reload, keeping its stories), \
+                     then `wirefeed feeds remove` deletes it and its stories"
+                );
+            }
             if store.remove_feed(&url).await? {
                 writeln!(out, "removed {url}")?;
             } else {
@@ -835,9 +983,13 @@ fn check_tag_filters(config: &Config, args: &StoriesArgs) -> Result<()> {
     Ok(())
 }
 
-async fn stories(config: Config, args: StoriesArgs) -> Result<()> {
+async fn stories(
+    config: Config,
+    args: StoriesArgs,
+    config_path: Option<&std::path::Path>,
+) -> Result<()> {
     check_tag_filters(&config, &args)?;
-    let store = connect(&config).await?;
+    let store = open_read(&config, config_path).await?;
     let since = match args.since {
         Some(d) => Some(
             Utc::now()
@@ -1084,7 +1236,7 @@ fn eval_dedup(
             prepare,
         )
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-        print!("{text}");
+        write!(std::io::stdout().lock(), "{text}")?;
         return Ok(());
     }
     let r =

@@ -1,6 +1,12 @@
 //! OPML 2.0: the feed lists people move between readers. Reading an outline tree (nested
 //! folders included) into feeds, and writing every feed out, grouped by source.
 //!
+//! An exported outline's `text` and `title` are the feed's own title (else its source, else its
+//! URL), as every reader shows them. What only wirefeed needs rides in its own attributes, which
+//! other readers ignore: `wirefeedSource`, `wirefeedWire`, `wirefeedFullText`, `wirefeedTitle`
+//! (the stored title, absent when there is none), `wirefeedStatus="paused"` for a paused feed and
+//! `wirefeedMovedFrom` for one a permanent redirect moved. `feeds import` reads them back.
+//!
 //! Never: touches the database or the network; `cli` does.
 
 use quick_xml::events::Event;
@@ -15,6 +21,13 @@ pub struct OpmlFeed {
     pub source: String,
     pub wire: bool,
     pub full_text: bool,
+    /// The feed's own title: `wirefeedTitle` in a wirefeed export, else the outline's title or
+    /// text.
+    pub title: Option<String>,
+    /// Exported paused (`wirefeedStatus="paused"`): imported paused too.
+    pub paused: bool,
+    /// The address a permanent redirect moved it from (`wirefeedMovedFrom`).
+    pub moved_from: Option<String>,
 }
 
 /// What reading a file found: the feeds, and the outlines that were not feeds (with why).
@@ -68,17 +81,28 @@ pub fn parse(text: &str) -> Result<Parsed, String> {
                                 .filter(|s| !s.is_empty())
                                 .cloned()
                                 .or(folder)
-                                .or(label)
+                                .or_else(|| label.clone())
                                 .or_else(|| {
                                     parsed.ok().and_then(|u| u.host_str().map(str::to_owned))
                                 })
                                 .unwrap_or_else(|| url.clone());
                             let flag = |k: &str| attrs.get(k).is_some_and(|v| v == "true");
+                            let own = |k: &str| attrs.get(k).filter(|v| !v.is_empty()).cloned();
+                            // A wirefeed export says which title is the feed's own; its
+                            // `title` falls back to the source when the feed has none.
+                            let title = if attrs.contains_key("wirefeedsource") {
+                                own("wirefeedtitle")
+                            } else {
+                                label
+                            };
                             out.feeds.push(OpmlFeed {
                                 url: url.clone(),
                                 source,
                                 wire: flag("wirefeedwire"),
                                 full_text: flag("wirefeedfulltext"),
+                                title,
+                                paused: attrs.get("wirefeedstatus").is_some_and(|v| v == "paused"),
+                                moved_from: own("wirefeedmovedfrom"),
                             });
                         }
                         if is_start {
@@ -128,8 +152,24 @@ pub fn write(feeds: &[OpmlFeed], created: &str) -> String {
             attr(source)
         ));
         for f in list {
+            let shown = f
+                .title
+                .as_deref()
+                .filter(|t| !t.is_empty())
+                .unwrap_or(if source.is_empty() { &f.url } else { source });
+            let mut extra = String::new();
+            if let Some(t) = f.title.as_deref().filter(|t| !t.is_empty()) {
+                extra.push_str(&format!(" wirefeedTitle=\"{}\"", attr(t)));
+            }
+            if f.paused {
+                extra.push_str(" wirefeedStatus=\"paused\"");
+            }
+            if let Some(m) = &f.moved_from {
+                extra.push_str(&format!(" wirefeedMovedFrom=\"{}\"", attr(m)));
+            }
             out.push_str(&format!(
-                "      <outline type=\"rss\" text=\"{s}\" title=\"{s}\" xmlUrl=\"{u}\" wirefeedSource=\"{s}\" wirefeedWire=\"{w}\" wirefeedFullText=\"{t}\"/>\n",
+                "      <outline type=\"rss\" text=\"{n}\" title=\"{n}\" xmlUrl=\"{u}\" wirefeedSource=\"{s}\" wirefeedWire=\"{w}\" wirefeedFullText=\"{t}\"{extra}/>\n",
+                n = attr(shown),
                 s = attr(source),
                 u = attr(&f.url),
                 w = f.wire,

@@ -57,6 +57,21 @@ pub(super) mod pg {
             .await
     }
 
+    /// A pool for the read commands: every session is `default_transaction_read_only`, so a
+    /// statement that would write fails instead of writing.
+    pub async fn connect_read_only(url: &str, max: u32) -> Result<Pool, sqlx::Error> {
+        let mut opts =
+            PgConnectOptions::from_str(url)?.options([("default_transaction_read_only", "on")]);
+        if !url.contains("sslmode=") && is_local_host(opts.get_host()) {
+            opts = opts.ssl_mode(PgSslMode::Disable);
+        }
+        PgPoolOptions::new()
+            .max_connections(max)
+            .acquire_timeout(CONNECT_WITHIN)
+            .connect_with(opts)
+            .await
+    }
+
     fn is_local_host(host: &str) -> bool {
         host.starts_with('/')
             || host == "localhost"
@@ -162,6 +177,39 @@ pub(super) mod lite {
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(opts)
             .await
+    }
+
+    /// A pool for the read commands: the file opened `SQLITE_OPEN_READONLY`, never created,
+    /// and no pragma that writes (the journal mode is whatever the daemon left). `immutable`
+    /// opens it as a file nobody writes, without locks or a `-shm` file: what reading a WAL
+    /// database in a directory the reader cannot write takes when no `-wal` file exists (no
+    /// writer has it open), see [`needs_immutable`].
+    pub async fn connect_read_only(
+        url: &str,
+        max: u32,
+        immutable: bool,
+    ) -> Result<Pool, sqlx::Error> {
+        let opts = SqliteConnectOptions::from_str(url)?
+            .read_only(true)
+            .immutable(immutable)
+            .create_if_missing(false)
+            .busy_timeout(Duration::from_secs(10));
+        SqlitePoolOptions::new()
+            .max_connections(max)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(opts)
+            .await
+    }
+
+    /// True when a read-only connection to `file` failed only because SQLite could not create
+    /// the `-shm` file of a WAL database next to it (a directory the reader may not write:
+    /// `SQLITE_READONLY_DIRECTORY`, or `SQLITE_CANTOPEN`), and no `-wal` file exists, so no
+    /// writer has the database open and reading the file as immutable reads all of it.
+    pub fn needs_immutable(e: &sqlx::Error, file: &std::path::Path) -> bool {
+        let code = e.as_database_error().and_then(|d| d.code());
+        let mut wal = file.as_os_str().to_owned();
+        wal.push("-wal");
+        code.is_some_and(|c| c == "1544" || c == "14") && !std::path::Path::new(&wal).exists()
     }
 
     pub fn time(t: DateTime<Utc>) -> Time {

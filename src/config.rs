@@ -800,6 +800,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_feeds_line_is_found_by_its_quoted_url() {
+        let text = "# mirrors https://a.example/rss too\n[[feeds]]\nurl = \"https://a.example/rss\"\n\n[[feeds]]\nurl = 'https://b.example/rss'\n# https://c.example/rss\n";
+        assert_eq!(line_of(text, "https://a.example/rss"), Some(3));
+        assert_eq!(line_of(text, "https://b.example/rss"), Some(6));
+        // Not quoted anywhere: the first line that holds it.
+        assert_eq!(line_of(text, "https://c.example/rss"), Some(7));
+        assert_eq!(line_of(text, "https://d.example/rss"), None);
+        // A prefix of a longer URL never matches a quoted one: the first line holding it.
+        assert_eq!(line_of(text, "https://a.example/r"), Some(1));
+    }
+
+    #[test]
     fn shipped_config_parses_and_keeps_the_documented_defaults() {
         let text = include_str!("../config/wirefeed.toml");
         let shipped = Config::parse(text, "config/wirefeed.toml").expect("shipped config parses");

@@ -279,3 +279,69 @@ async fn a_start_repairs_a_moved_feed_that_an_older_start_paused() {
         db.cleanup().await;
     }
 }
+
+/// `feeds import` of an export restores each feed's title and paused state, and an outline
+/// whose URL a stored feed moved away from is already present.
+#[test]
+fn an_import_restores_titles_and_paused_feeds() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db_url = format!("sqlite://{}", dir.path().join("w.db").display());
+    let cfg = write_config(dir.path(), &db_url, &[]);
+    assert!(wirefeed(&cfg, &["migrate"]).status.success());
+    let opml = dir.path().join("feeds.opml");
+    std::fs::write(
+        &opml,
+        r#"<?xml version="1.0"?><opml version="2.0"><body>
+  <outline text="Outlet"><outline type="rss" text="Paused &amp; quiet" title="Paused &amp; quiet" xmlUrl="https://p.example/rss" wirefeedSource="Outlet" wirefeedWire="false" wirefeedFullText="false" wirefeedTitle="Paused &amp; quiet" wirefeedStatus="paused"/>
+  <outline type="rss" text="Outlet" title="Outlet" xmlUrl="https://a.example/rss" wirefeedSource="Outlet" wirefeedWire="false" wirefeedFullText="false"/></outline>
+</body></opml>"#,
+    )
+    .expect("write opml");
+    let out = wirefeed(&cfg, &["feeds", "import", &opml.display().to_string()]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        text(&out.stdout).contains("2 feeds, 2 added (1 of them paused"),
+        "{out:?}"
+    );
+    let feeds = list(&cfg);
+    let by = |url: &str| {
+        feeds
+            .iter()
+            .find(|f| f["url"] == url)
+            .unwrap_or_else(|| panic!("{url}: {feeds:?}"))
+    };
+    assert_eq!(by("https://p.example/rss")["status"], "paused");
+    assert_eq!(by("https://p.example/rss")["title"], "Paused & quiet");
+    assert_eq!(by("https://p.example/rss")["defined_in"], "cli");
+    assert_eq!(by("https://a.example/rss")["status"], "active");
+    assert!(by("https://a.example/rss")["title"].is_null());
+    // Exported again: the same marks.
+    let out = wirefeed(&cfg, &["feeds", "export"]);
+    let again = wirefeed::opml::parse(&text(&out.stdout)).expect("parses");
+    let p = again
+        .feeds
+        .iter()
+        .find(|f| f.url == "https://p.example/rss")
+        .expect("exported");
+    assert!(p.paused);
+    assert_eq!(p.title.as_deref(), Some("Paused & quiet"));
+    // `feeds add` resumes a paused feed the command line owns.
+    let out = wirefeed(
+        &cfg,
+        &[
+            "feeds",
+            "add",
+            "https://p.example/rss",
+            "--source",
+            "Outlet",
+        ],
+    );
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        list(&cfg)
+            .iter()
+            .find(|f| f["url"] == "https://p.example/rss")
+            .expect("feed")["status"],
+        "active"
+    );
+}

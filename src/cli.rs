@@ -57,7 +57,7 @@ pub enum Command {
     /// Manage feeds.
     #[command(subcommand)]
     Feeds(FeedsCommand),
-    /// Print stored stories, newest first.
+    /// Print stored stories, newest first. Opens the database read-only; never creates it.
     Stories(StoriesArgs),
     /// List the news regions stories are tagged with (the shipped ones and the config's): slug,
     /// label, parent and member countries.
@@ -133,7 +133,8 @@ pub struct InspectArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum FeedsCommand {
-    /// Add a feed (or update its source and wire flag).
+    /// Add a feed (or update its source and wire flag, or resume it when paused). A feed the
+    /// config file defines is changed in the file: this refuses, naming its line.
     Add {
         url: String,
         /// The publisher's name.
@@ -146,18 +147,21 @@ pub enum FeedsCommand {
         #[arg(long)]
         full_text: bool,
     },
-    /// List feeds with their state.
+    /// List feeds with their state: status, origin (config or cli), the URL a permanent
+    /// redirect moved it from. Opens the database read-only.
     List {
         /// One JSON object per line.
         #[arg(long)]
         json: bool,
     },
-    /// Remove a feed and its stories.
+    /// Remove a feed and its stories. A feed the config file defines is removed from the file
+    /// first (the daemon then pauses it): this refuses until then, naming its line.
     Remove { url: String },
     /// Add the feeds of an OPML file (nested folders included; importing twice adds nothing).
     /// A feed's source is the folder it is in, else its title.
     Import { file: PathBuf },
-    /// Print every feed (from the config file and added ones) as OPML 2.0.
+    /// Print every feed (from the config file and added ones) as OPML 2.0: each outline titled
+    /// with its feed's own title, paused and moved feeds marked. Opens the database read-only.
     Export,
 }
 
@@ -696,10 +700,13 @@ async fn feeds(
                 progress.show(i + 1, total);
             }
             progress.end();
+            let paused = match paused {
+                0 => String::new(),
+                n => format!(", {n} of them paused as the file marks them"),
+            };
             writeln!(
                 out,
-                "{}: {total} feeds, {added} added ({paused} of them paused, as the file marks \
-                 them), {} already present, {} outlines skipped",
+                "{}: {total} feeds, {added} added, {} already present, {} outlines skipped{paused}",
                 file.display(),
                 total - added,
                 parsed.skipped.len()

@@ -300,7 +300,8 @@ fn an_import_restores_titles_and_paused_feeds() {
     let out = wirefeed(&cfg, &["feeds", "import", &opml.display().to_string()]);
     assert!(out.status.success(), "{out:?}");
     assert!(
-        text(&out.stdout).contains("2 feeds, 2 added (1 of them paused"),
+        text(&out.stdout)
+            .contains("2 feeds, 2 added, 0 already present, 0 outlines skipped, 1 of them paused"),
         "{out:?}"
     );
     let feeds = list(&cfg);

@@ -346,3 +346,58 @@ fn an_import_restores_titles_and_paused_feeds() {
         "active"
     );
 }
+
+/// A feed that moved twice (A to B, then B to C) is still the one a config naming A means.
+#[tokio::test]
+async fn a_feed_moved_twice_is_found_from_its_first_address() {
+    use wirefeed::daemon::App;
+    for db in databases().await {
+        let server = FeedServer::start().await;
+        let c = server.fixture("/c.xml", "rss2_outlet_reprint_of_ap.xml");
+        let b = server.fixture("/b.xml", "rss2_outlet_reprint_of_ap.xml");
+        let redirect = |to: &str| Route::Respond {
+            status: 301,
+            headers: vec![("location", to.to_owned())],
+            body: Vec::new(),
+        };
+        let a = server.route("/a.xml", redirect(&b));
+        let cfg = common::config(&db.url, &[(&a, SOURCE, false)]);
+        {
+            let app = App::build(cfg.clone()).await.expect("app builds");
+            app.run_once().await.expect("first pass");
+            assert!(common::feeds_by_url(&app).await.contains_key(&b));
+        }
+        server.route("/b.xml", redirect(&c));
+        {
+            let app = App::build(cfg.clone()).await.expect("app builds");
+            app.run_once().await.expect("second pass");
+            let feeds = common::feeds_by_url(&app).await;
+            assert_eq!(feeds.len(), 1, "{}: {:?}", db.backend, feeds.keys());
+            assert_eq!(feeds[&c].moved_from.as_deref(), Some(b.as_str()));
+        }
+        let app = App::build(cfg.clone()).await.expect("third start");
+        let feeds = common::feeds_by_url(&app).await;
+        assert_eq!(
+            feeds.len(),
+            1,
+            "{}: A re-added: {:?}",
+            db.backend,
+            feeds.keys()
+        );
+        assert_eq!(feeds[&c].status, "active");
+        assert_eq!(feeds[&c].stories, 2);
+        let moved = app
+            .store()
+            .sync_config_feeds(&cfg.feeds, chrono::Utc::now())
+            .await
+            .expect("sync");
+        assert_eq!(
+            moved
+                .iter()
+                .map(|m| (m.config_url.as_str(), m.url.as_str()))
+                .collect::<Vec<_>>(),
+            [(a.as_str(), c.as_str())]
+        );
+        db.cleanup().await;
+    }
+}

@@ -79,8 +79,14 @@ pub(super) async fn upsert_feed(
 }
 
 pub(super) async fn moved_feed(p: &Pool, old_url: &str) -> Result<Option<MovedFeed>, StoreError> {
+    // Every address the feed left, then (for moves recorded before `feed_moves`) the last one.
     let row: Option<(String, Option<d::Time>)> = sqlx::query_as(
-        "SELECT url, moved_at FROM feeds WHERE moved_from = $1 AND url <> $1 ORDER BY id LIMIT 1",
+        "SELECT f.url, m.moved_at FROM feed_moves m JOIN feeds f ON f.id = m.feed_id
+         WHERE m.from_url = $1 AND f.url <> $1
+         UNION ALL
+         SELECT url, moved_at FROM (SELECT url, moved_at FROM feeds
+             WHERE moved_from = $1 AND url <> $1 ORDER BY id LIMIT 1) AS last
+         LIMIT 1",
     )
     .bind(old_url)
     .fetch_optional(p)
@@ -391,7 +397,7 @@ async fn write_updates(
         for (u, _) in &logged {
             if let Some(to) = &u.moved_to {
                 // A confirmed permanent redirect moves the feed, unless another feed is there.
-                sqlx::query(
+                let moved = sqlx::query(
                     "UPDATE feeds SET moved_from = url, url = $2, moved_at = $3
                      WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM feeds o WHERE o.url = $2)",
                 )
@@ -399,7 +405,20 @@ async fn write_updates(
                 .bind(to)
                 .bind(d::time(u.now))
                 .execute(&mut *tx)
-                .await?;
+                .await?
+                .rows_affected();
+                if moved > 0 {
+                    sqlx::query(
+                        "INSERT INTO feed_moves (from_url, feed_id, moved_at)
+                         SELECT moved_from, id, $2 FROM feeds WHERE id = $1
+                         ON CONFLICT (from_url) DO UPDATE SET feed_id = excluded.feed_id,
+                             moved_at = excluded.moved_at",
+                    )
+                    .bind(u.feed_id.0)
+                    .bind(d::time(u.now))
+                    .execute(&mut *tx)
+                    .await?;
+                }
             }
         }
     }

@@ -57,7 +57,7 @@ pub enum Command {
     /// Manage feeds.
     #[command(subcommand)]
     Feeds(FeedsCommand),
-    /// Print stored stories, newest first.
+    /// Print stored stories, newest first. Opens the database read-only; never creates it.
     Stories(StoriesArgs),
     /// List the news regions stories are tagged with (the shipped ones and the config's): slug,
     /// label, parent and member countries.
@@ -133,7 +133,8 @@ pub struct InspectArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum FeedsCommand {
-    /// Add a feed (or update its source and wire flag).
+    /// Add a feed (or update its source and wire flag, or resume it when paused). A feed the
+    /// config file defines is changed in the file: this refuses, naming its line.
     Add {
         url: String,
         /// The publisher's name.
@@ -146,18 +147,21 @@ pub enum FeedsCommand {
         #[arg(long)]
         full_text: bool,
     },
-    /// List feeds with their state.
+    /// List feeds with their state: status, origin (config or cli), the URL a permanent
+    /// redirect moved it from. Opens the database read-only.
     List {
         /// One JSON object per line.
         #[arg(long)]
         json: bool,
     },
-    /// Remove a feed and its stories.
+    /// Remove a feed and its stories. A feed the config file defines is removed from the file
+    /// first (the daemon then pauses it): this refuses until then, naming its line.
     Remove { url: String },
     /// Add the feeds of an OPML file (nested folders included; importing twice adds nothing).
     /// A feed's source is the folder it is in, else its title.
     Import { file: PathBuf },
-    /// Print every feed (from the config file and added ones) as OPML 2.0.
+    /// Print every feed (from the config file and added ones) as OPML 2.0: each outline titled
+    /// with its feed's own title, paused and moved feeds marked. Opens the database read-only.
     Export,
 }
 
@@ -264,6 +268,8 @@ pub fn main() -> ExitCode {
     runtime.shutdown_timeout(Duration::from_millis(500));
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader went away (`wirefeed stories | head`): what it wanted, it has.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {}", error_chain(&e));
             match e.downcast_ref::<NotAllPolled>() {
@@ -289,6 +295,16 @@ pub fn error_chain(e: &anyhow::Error) -> String {
         text.push_str(&part);
     }
     text
+}
+
+/// True when the error is a write to a closed pipe. Rust ignores SIGPIPE, so a command whose
+/// reader exits early sees its next write fail with `BrokenPipe`; every output path writes with
+/// `writeln!(..)?`, so the error reaches `main` here.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 fn init_logging(config: &Config, format: Option<LogFormat>, to_stdout: bool) {
@@ -367,8 +383,8 @@ async fn dispatch(command: Command, config: Config, config_path: Option<PathBuf>
             Ok(())
         }
         Command::Check => Ok(()),
-        Command::Feeds(cmd) => feeds(config, cmd).await,
-        Command::Stories(args) => stories(config, args).await,
+        Command::Feeds(cmd) => feeds(config, cmd, config_path.as_deref()).await,
+        Command::Stories(args) => stories(config, args, config_path.as_deref()).await,
         Command::Retag(args) => retag(config, args).await,
         Command::Regions { json } => regions(&config, json),
         Command::Inspect(args) => inspect(config, args).await,
@@ -390,6 +406,39 @@ async fn connect(config: &Config) -> Result<Store> {
         .context("opening the database")?;
     store.migrate().await.context("migrating the database")?;
     Ok(store)
+}
+
+/// Opens the database for a read command (`stories`, `feeds list`, `feeds export`): read-only,
+/// never created, never migrated. A missing SQLite file or an unmigrated database is an error
+/// that says which config chose the database and what to run.
+async fn open_read(config: &Config, config_path: Option<&std::path::Path>) -> Result<Store> {
+    let chosen_by = if std::env::var("WIREFEED_DATABASE_URL").is_ok_and(|u| !u.is_empty()) {
+        "set by WIREFEED_DATABASE_URL".to_owned()
+    } else {
+        match config_path {
+            Some(p) => format!(
+                "database.url in {}",
+                std::path::absolute(p)
+                    .unwrap_or_else(|_| p.to_owned())
+                    .display()
+            ),
+            None => "the built-in default: no --config given".to_owned(),
+        }
+    };
+    let url = crate::config::redact_url(&config.database.url);
+    Store::open_read_only(&config.database)
+        .await
+        .map_err(|e| match e {
+            crate::store::StoreError::Missing(path) => anyhow::anyhow!(
+                "no database file at {} (`{url}`, {chosen_by}); the read commands never create \
+                 one: pass the daemon's --config, or run `wirefeed migrate` (or start the \
+                 daemon) to create it",
+                path.display()
+            ),
+            e => anyhow::Error::new(e).context(format!(
+                "opening the database `{url}` ({chosen_by}) read-only"
+            )),
+        })
 }
 
 /// `run --once` left active feeds unpolled (exit status 3).
@@ -572,8 +621,48 @@ async fn wait_for_signal() {
     }
 }
 
-async fn feeds(config: Config, cmd: FeedsCommand) -> Result<()> {
-    let store = connect(&config).await?;
+/// Why the command line may not change or remove `feed`: the config file defines it, so the
+/// daemon would put it back as the file says at its next start. `None` when it may: a feed
+/// added from the command line, a config feed the daemon paused because its file dropped it, or
+/// one the config file given with --config no longer lists.
+fn owned_by_config(config: &Config, feed: &crate::store::FeedInfo) -> Option<String> {
+    if feed.defined_in != DefinedIn::Config.as_str() {
+        return None;
+    }
+    let listed = config
+        .feeds
+        .iter()
+        .find(|f| f.url == feed.url || feed.moved_from.as_deref() == Some(f.url.as_str()));
+    match (&config.path, listed) {
+        (Some(path), Some(f)) => Some(match config.line_of(&f.url) {
+            Some(n) => format!("{} line {n}", path.display()),
+            None => path.display().to_string(),
+        }),
+        (Some(_), None) => None,
+        (None, _) if feed.status == "active" => Some(
+            "the daemon's config file (no --config was given here, so which line is unknown)"
+                .to_owned(),
+        ),
+        (None, _) => None,
+    }
+}
+
+/// The stored feed at `url`, or the one a permanent redirect moved away from `url`.
+fn find_feed<'a>(
+    feeds: &'a [crate::store::FeedInfo],
+    url: &str,
+) -> Option<&'a crate::store::FeedInfo> {
+    feeds
+        .iter()
+        .find(|f| f.url == url)
+        .or_else(|| feeds.iter().find(|f| f.moved_from.as_deref() == Some(url)))
+}
+
+async fn feeds(
+    config: Config,
+    cmd: FeedsCommand,
+    config_path: Option<&std::path::Path>,
+) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match cmd {
         FeedsCommand::Add {
@@ -587,18 +676,44 @@ async fn feeds(config: Config, cmd: FeedsCommand) -> Result<()> {
                 matches!(parsed.scheme(), "http" | "https"),
                 "`{url}`: only http and https feeds are polled"
             );
-            anyhow::ensure!(
-                !source.trim().is_empty(),
-                "--source must name the publisher"
-            );
+            let source = source.trim();
+            anyhow::ensure!(!source.is_empty(), "--source must name the publisher");
+            let store = connect(&config).await?;
+            let known = store.list_feeds().await?;
+            if let Some(f) = find_feed(&known, &url) {
+                if f.url != url {
+                    anyhow::bail!(
+                        "`{url}` moved to {} (permanent redirect): feed {} polls it there; \
+                         `wirefeed feeds add {} ...` changes it",
+                        f.url,
+                        f.id,
+                        f.url
+                    );
+                }
+                if let Some(owner) = owned_by_config(&config, f) {
+                    if f.source == source && f.wire == wire && f.full_text == full_text {
+                        writeln!(out, "feed {}: {url} (defined in {owner}; unchanged)", f.id)?;
+                        return Ok(());
+                    }
+                    anyhow::bail!(
+                        "`{url}` is defined in {owner} (source `{}`, wire {}, full_text {}): \
+                         change it there, not with `feeds add`; the daemon applies the file at \
+                         its next start or reload (SIGHUP)",
+                        f.source,
+                        f.wire,
+                        f.full_text
+                    );
+                }
+            }
             let id = store
                 .upsert_feed(
                     &NewFeed {
                         url: &url,
-                        source: source.trim(),
+                        source,
                         is_wire: wire,
                         full_text,
                         defined_in: DefinedIn::Cli,
+                        title: None,
                     },
                     Utc::now(),
                 )
@@ -613,15 +728,17 @@ async fn feeds(config: Config, cmd: FeedsCommand) -> Result<()> {
             for s in &parsed.skipped {
                 eprintln!("skipped: {s}");
             }
+            let store = connect(&config).await?;
+            // A feed is present under its address, or under the one it moved from.
             let known: std::collections::HashSet<String> = store
                 .list_feeds()
                 .await?
                 .into_iter()
-                .map(|f| f.url)
+                .flat_map(|f| std::iter::once(f.url).chain(f.moved_from))
                 .collect();
             let total = parsed.feeds.len();
             let progress = Progress::new(total > 20);
-            let mut added = 0;
+            let (mut added, mut paused) = (0, 0);
             for (i, f) in parsed.feeds.iter().enumerate() {
                 if !known.contains(&f.url) {
                     store
@@ -632,46 +749,58 @@ async fn feeds(config: Config, cmd: FeedsCommand) -> Result<()> {
                                 is_wire: f.wire,
                                 full_text: f.full_text,
                                 defined_in: DefinedIn::Cli,
+                                title: f.title.as_deref(),
                             },
                             Utc::now(),
                         )
                         .await?;
                     added += 1;
+                    if f.paused && store.pause_feed(&f.url).await? {
+                        paused += 1;
+                    }
                 }
                 progress.show(i + 1, total);
             }
             progress.end();
+            let paused = match paused {
+                0 => String::new(),
+                n => format!(", {n} of them paused as the file marks them"),
+            };
             writeln!(
                 out,
-                "{}: {total} feeds, {added} added, {} already present, {} outlines skipped",
+                "{}: {total} feeds, {added} added, {} already present, {} outlines skipped{paused}",
                 file.display(),
                 total - added,
                 parsed.skipped.len()
             )?;
         }
         FeedsCommand::Export => {
+            let store = open_read(&config, config_path).await?;
             // The database's feeds, and the config file's even before a daemon synced them.
-            let mut feeds: Vec<crate::opml::OpmlFeed> = store
-                .list_feeds()
-                .await?
-                .into_iter()
-                .map(|f| crate::opml::OpmlFeed {
-                    url: f.url,
-                    source: f.source,
-                    wire: f.wire,
-                    full_text: f.full_text,
-                })
-                .collect();
+            let stored = store.list_feeds().await?;
+            let mut feeds: Vec<crate::opml::OpmlFeed> = Vec::with_capacity(stored.len());
             for f in &config.feeds {
-                if !feeds.iter().any(|x| x.url == f.url) {
+                if find_feed(&stored, &f.url).is_none() {
                     feeds.push(crate::opml::OpmlFeed {
                         url: f.url.clone(),
                         source: f.source.clone(),
                         wire: f.wire,
                         full_text: f.full_text,
+                        title: None,
+                        paused: false,
+                        moved_from: None,
                     });
                 }
             }
+            feeds.extend(stored.into_iter().map(|f| crate::opml::OpmlFeed {
+                paused: f.status == "paused",
+                url: f.url,
+                source: f.source,
+                wire: f.wire,
+                full_text: f.full_text,
+                title: f.title,
+                moved_from: f.moved_from,
+            }));
             write!(
                 out,
                 "{}",
@@ -679,6 +808,7 @@ async fn feeds(config: Config, cmd: FeedsCommand) -> Result<()> {
             )?;
         }
         FeedsCommand::List { json } => {
+            let store = open_read(&config, config_path).await?;
             let feeds = store.list_feeds().await?;
             if json {
                 for f in feeds {
@@ -687,15 +817,20 @@ async fn feeds(config: Config, cmd: FeedsCommand) -> Result<()> {
             } else {
                 writeln!(
                     out,
-                    "{:>5}  {:<8}  {:>6}  {:<18}  {:<20}  {:<24}  URL",
-                    "ID", "STATUS", "HTTP", "ERROR", "NEXT CHECK", "SOURCE"
+                    "{:>5}  {:<8}  {:<6}  {:>6}  {:<18}  {:<20}  {:<24}  URL",
+                    "ID", "STATUS", "ORIGIN", "HTTP", "ERROR", "NEXT CHECK", "SOURCE"
                 )?;
                 for f in feeds {
+                    let moved = f
+                        .moved_from
+                        .as_deref()
+                        .map_or_else(String::new, |m| format!("  (moved from {m})"));
                     writeln!(
                         out,
-                        "{:>5}  {:<8}  {:>6}  {:<18}  {:<20}  {:<24}  {}",
+                        "{:>5}  {:<8}  {:<6}  {:>6}  {:<18}  {:<20}  {:<24}  {}{moved}",
                         f.id,
                         f.status,
+                        f.defined_in,
                         f.last_status.map_or("-".to_owned(), |s| s.to_string()),
                         f.last_error.as_deref().unwrap_or("-"),
                         f.next_check_at,
@@ -706,6 +841,26 @@ async fn feeds(config: Config, cmd: FeedsCommand) -> Result<()> {
             }
         }
         FeedsCommand::Remove { url } => {
+            let store = connect(&config).await?;
+            let known = store.list_feeds().await?;
+            let Some(f) = find_feed(&known, &url) else {
+                anyhow::bail!("no feed with URL `{url}`");
+            };
+            if f.url != url {
+                anyhow::bail!(
+                    "`{url}` moved to {} (permanent redirect); `wirefeed feeds remove {}` \
+                     removes it",
+                    f.url,
+                    f.url
+                );
+            }
+            if let Some(owner) = owned_by_config(&config, f) {
+                anyhow::bail!(
+                    "`{url}` is defined in {owner}: remove its [[feeds]] entry there (the \
+                     daemon then pauses it at its next start or reload, keeping its stories), \
+                     then `wirefeed feeds remove` deletes it and its stories"
+                );
+            }
             if store.remove_feed(&url).await? {
                 writeln!(out, "removed {url}")?;
             } else {
@@ -897,9 +1052,13 @@ fn check_tag_filters(config: &Config, args: &StoriesArgs) -> Result<()> {
     Ok(())
 }
 
-async fn stories(config: Config, args: StoriesArgs) -> Result<()> {
+async fn stories(
+    config: Config,
+    args: StoriesArgs,
+    config_path: Option<&std::path::Path>,
+) -> Result<()> {
     check_tag_filters(&config, &args)?;
-    let store = connect(&config).await?;
+    let store = open_read(&config, config_path).await?;
     let since = match args.since {
         Some(d) => Some(
             Utc::now()
@@ -1146,7 +1305,7 @@ fn eval_dedup(
             prepare,
         )
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-        print!("{text}");
+        write!(std::io::stdout().lock(), "{text}")?;
         return Ok(());
     }
     let r =

@@ -43,6 +43,10 @@ pub struct Config {
     pub topics: Vec<TopicConfig>,
     /// The feeds to poll, synced into the `feeds` table at start.
     pub feeds: Vec<FeedConfig>,
+    /// The file this configuration was loaded from (`None`: built-in defaults), so messages
+    /// can name the line to edit. Not a key of the file.
+    #[serde(skip)]
+    pub path: Option<std::path::PathBuf>,
 }
 
 /// `[database]`
@@ -399,6 +403,16 @@ pub struct FeedConfig {
     pub full_text: bool,
 }
 
+/// The line (1-based) of `text` that gives `url` quoted, else the first that holds it at all.
+pub fn line_of(text: &str, url: &str) -> Option<usize> {
+    let quoted = [format!("\"{url}\""), format!("'{url}'")];
+    let lines = || text.lines().enumerate();
+    lines()
+        .find(|(_, l)| quoted.iter().any(|q| l.contains(q.as_str())))
+        .or_else(|| lines().find(|(_, l)| l.contains(url)))
+        .map(|(i, _)| i + 1)
+}
+
 /// Everything wrong with a configuration, reported together.
 #[derive(Debug, thiserror::Error)]
 pub struct ConfigErrors {
@@ -496,6 +510,7 @@ impl Config {
         let mut config = Self::parse(&text, &origin)?;
         config.apply_env(|k| std::env::var(k).ok());
         config.validate(&origin)?;
+        config.path = Some(path.to_owned());
         Ok(config)
     }
 
@@ -535,6 +550,14 @@ impl Config {
                 problems,
             })
         }
+    }
+
+    /// The line (1-based) of the config file that gives `url`: the first holding it quoted
+    /// (`url = "..."`), else the first holding it at all. `None` without a file, or when the file
+    /// cannot be read or does not name it.
+    pub fn line_of(&self, url: &str) -> Option<usize> {
+        let text = std::fs::read_to_string(self.path.as_ref()?).ok()?;
+        line_of(&text, url)
     }
 
     /// Applies environment overrides; `get` is `std::env::var` in production, a map in tests.
@@ -782,6 +805,18 @@ fn toml_problem(text: &str, e: &toml::de::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_feeds_line_is_found_by_its_quoted_url() {
+        let text = "# mirrors https://a.example/rss too\n[[feeds]]\nurl = \"https://a.example/rss\"\n\n[[feeds]]\nurl = 'https://b.example/rss'\n# https://c.example/rss\n";
+        assert_eq!(line_of(text, "https://a.example/rss"), Some(3));
+        assert_eq!(line_of(text, "https://b.example/rss"), Some(6));
+        // Not quoted anywhere: the first line that holds it.
+        assert_eq!(line_of(text, "https://c.example/rss"), Some(7));
+        assert_eq!(line_of(text, "https://d.example/rss"), None);
+        // A prefix of a longer URL never matches a quoted one: the first line holding it.
+        assert_eq!(line_of(text, "https://a.example/r"), Some(1));
+    }
 
     #[test]
     fn shipped_config_parses_and_keeps_the_documented_defaults() {

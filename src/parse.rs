@@ -26,6 +26,8 @@ pub struct ParsedFeed {
     pub language: Option<String>,
     /// RSS `<ttl>` in minutes, if any.
     pub ttl_mins: Option<u32>,
+    /// The feed's own title (RSS/Atom channel title, JSON Feed `title`), trimmed, if any.
+    pub title: Option<String>,
     /// The character encoding the bytes were decoded from.
     pub encoding: &'static str,
 }
@@ -149,6 +151,10 @@ fn from_feed(
         skipped,
         language: feed.language,
         ttl_mins: feed.ttl,
+        title: feed
+            .title
+            .map(|t| t.content.trim().to_owned())
+            .filter(|t| !t.is_empty()),
         encoding,
     }
 }

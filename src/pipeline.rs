@@ -59,6 +59,8 @@ pub struct Draft {
     pub recurring: Vec<String>,
     /// RSS `<ttl>` in minutes, if any.
     pub ttl_mins: Option<u32>,
+    /// The feed's own title, if it carries one.
+    pub title: Option<String>,
 }
 
 /// An article page the pipeline wants for one story of a [`Draft`].
@@ -103,6 +105,8 @@ pub struct Output {
     pub recurring: Vec<String>,
     /// RSS `<ttl>` in minutes, if any.
     pub ttl_mins: Option<u32>,
+    /// The feed's own title, if it carries one.
+    pub title: Option<String>,
 }
 
 /// The visible fields of a labeled record (an evaluation's story), to be run as the one item of
@@ -167,6 +171,7 @@ impl Record<'_> {
             skipped: Vec::new(),
             language: None,
             ttl_mins: None,
+            title: None,
             encoding: "UTF-8",
         }
     }
@@ -234,6 +239,7 @@ impl<'a> Pipeline<'a> {
             skipped: normalized.skipped,
             recurring: normalized.recurring,
             ttl_mins: parsed.ttl_mins,
+            title: parsed.title.clone(),
         }
     }
 
@@ -300,6 +306,7 @@ impl<'a> Pipeline<'a> {
             skipped: draft.skipped,
             recurring: draft.recurring,
             ttl_mins: draft.ttl_mins,
+            title: draft.title,
         }
     }
 

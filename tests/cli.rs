@@ -668,6 +668,8 @@ fn regions_are_listed_and_an_unknown_filter_value_names_the_valid_ones() {
     let db = TestDb::sqlite();
     let dir = db.dir().expect("sqlite dir");
     let config = write_config(&dir, &db.url, &[]);
+    // `stories` reads a database it never creates.
+    assert!(wirefeed(&config, &["migrate"]).status.success());
     let out = wirefeed(&config, &["regions", "--json"]);
     assert!(out.status.success(), "{out:?}");
     let regions = json_lines(&out);

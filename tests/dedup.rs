@@ -257,6 +257,7 @@ async fn the_same_item_in_two_feeds_of_one_outlet_is_one_story() {
                     is_wire: false,
                     full_text: false,
                     defined_in: wirefeed::store::DefinedIn::Cli,
+                    title: None,
                 },
                 chrono::Utc::now(),
             )
@@ -354,6 +355,7 @@ async fn a_reprint_of_a_removed_story_starts_a_new_cluster() {
                     is_wire: false,
                     full_text: false,
                     defined_in: wirefeed::store::DefinedIn::Cli,
+                    title: None,
                 },
                 chrono::Utc::now(),
             )

@@ -96,6 +96,7 @@ impl Fixture {
                     is_wire: false,
                     full_text: false,
                     defined_in: DefinedIn::Cli,
+                    title: None,
                 },
                 at(0),
             )
@@ -133,6 +134,7 @@ impl Fixture {
             status: "active",
             next_check_at: at(13),
             interval_secs: 3600,
+            title: None,
             moved_to: None,
             duration_ms: 5,
             bytes: 100,
@@ -443,6 +445,7 @@ async fn two_feeds_of_one_source_storing_one_item_at_once_store_it_once() {
                     is_wire: false,
                     full_text: false,
                     defined_in: DefinedIn::Cli,
+                    title: None,
                 },
                 at(0),
             )

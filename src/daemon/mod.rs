@@ -188,12 +188,37 @@ fn jitter(feed: FeedId, now: DateTime<Utc>) -> f64 {
     (u64::from_le_bytes(x) >> 11) as f64 / (1u64 << 53) as f64
 }
 
+/// Says, for each config feed a permanent redirect moved, which line of the config file still
+/// names the old address (the feed is polled at the new one meanwhile).
+fn warn_moved(config: &Config, moved: &[crate::store::MovedFeed]) {
+    for m in moved {
+        let line = config.line_of(&m.config_url);
+        let at = match (&config.path, line) {
+            (Some(p), Some(n)) => format!("config {} line {n}", p.display()),
+            (Some(p), None) => format!("config {}", p.display()),
+            (None, _) => "config".to_owned(),
+        };
+        let when = m
+            .moved_at
+            .map_or_else(String::new, |t| format!(" on {}", t.format("%Y-%m-%d")));
+        warn!(
+            old_url = %m.config_url,
+            new_url = %m.url,
+            config_line = line,
+            "{at}: feed {} moved to {} (permanent redirect{when}); update the url",
+            m.config_url,
+            m.url
+        );
+    }
+}
+
 impl App {
     /// Connects to the database, applies migrations and syncs the config's feeds.
     pub async fn build(config: Config) -> Result<App, StartError> {
         let store = Store::connect(&config.database).await?;
         store.migrate().await?;
-        store.sync_config_feeds(&config.feeds, Utc::now()).await?;
+        let moved = store.sync_config_feeds(&config.feeds, Utc::now()).await?;
+        warn_moved(&config, &moved);
         let hosts = Mutex::new(HostBudget::new(&config.politeness));
         let matcher = Matcher::new(crate::dedup::MatchRules::from(&config.dedup));
         let since = Utc::now() - chrono::Duration::seconds(2 * matcher.rules().window_secs);
@@ -244,10 +269,12 @@ impl App {
     /// changed sections that need a restart (database, log, admin listener).
     pub async fn reload(&self, new: Config) -> Result<Vec<String>, StartError> {
         let live = Live::new(new.clone())?;
-        self.inner
+        let moved = self
+            .inner
             .store
             .sync_config_feeds(&new.feeds, Utc::now())
             .await?;
+        warn_moved(&new, &moved);
         let old = self.config();
         let later: Vec<String> = RESTART_SECTIONS
             .iter()

@@ -47,6 +47,8 @@ struct Record {
     body_hash: Option<String>,
     status: FeedStatus,
     moved_to: Option<String>,
+    /// The title the document carries.
+    title: Option<String>,
     bytes: i64,
     items: i64,
     /// What the server said about when to come back.
@@ -72,6 +74,7 @@ impl Record {
             body_hash: feed.body_hash.clone(),
             status: FeedStatus::Active,
             moved_to: None,
+            title: None,
             bytes: 0,
             items: 0,
             hints: Hints::default(),
@@ -103,6 +106,7 @@ impl Record {
             next_check_at: now,
             interval_secs: 0,
             moved_to: self.moved_to.clone(),
+            title: self.title.clone(),
             duration_ms,
             bytes: self.bytes,
             items: self.items,
@@ -256,6 +260,7 @@ impl App {
             }
             Processed::Stories(output) => {
                 record.hints.ttl_mins = output.ttl_mins;
+                record.title = output.title.clone();
                 record.outcome = Outcome::Fetched;
                 record.items = output.items as i64;
                 record.body_hash = Some(hash);

@@ -46,6 +46,17 @@ pub(super) mod pg {
     /// a TLS failure, a database that does not exist), at once rather than as the pool's
     /// timeout.
     pub async fn connect(url: &str, max: u32) -> Result<Pool, StoreError> {
+        open(url, max, false).await
+    }
+
+    /// A pool for the read commands, its failures named as [`connect`] names them: every
+    /// session is `default_transaction_read_only`, so a statement that would write fails
+    /// instead of writing.
+    pub async fn connect_read_only(url: &str, max: u32) -> Result<Pool, StoreError> {
+        open(url, max, true).await
+    }
+
+    async fn open(url: &str, max: u32, read_only: bool) -> Result<Pool, StoreError> {
         let fail = |reason: String, cause: sqlx::Error| StoreError::Connect {
             url: redact_url(url),
             reason,
@@ -67,6 +78,9 @@ pub(super) mod pg {
         // exists, skipping" would otherwise be logged at INFO at every start.
         if !url.contains("client_min_messages") {
             opts = opts.options([("client_min_messages", "warning")]);
+        }
+        if read_only {
+            opts = opts.options([("default_transaction_read_only", "on")]);
         }
         let target = PgTarget::of(&opts);
         let problem = |e: sqlx::Error| async {
@@ -264,6 +278,47 @@ pub(super) mod lite {
             .connect_with(opts)
             .await
             .map_err(|e| fail(sqlite_problem(&e, &path, false), e))
+    }
+
+    /// A pool for the read commands: the file opened `SQLITE_OPEN_READONLY`, never created,
+    /// and no pragma that writes (the journal mode is whatever the daemon left). `immutable`
+    /// opens it as a file nobody writes, without locks or a `-shm` file: what reading a WAL
+    /// database in a directory the reader cannot write takes when no `-wal` file exists (no
+    /// writer has it open), see [`needs_immutable`].
+    pub async fn connect_read_only(
+        url: &str,
+        max: u32,
+        immutable: bool,
+    ) -> Result<Pool, StoreError> {
+        let fail = |reason: String, cause: sqlx::Error| StoreError::Connect {
+            url: redact_url(url),
+            reason,
+            cause,
+        };
+        let opts = SqliteConnectOptions::from_str(url)
+            .map_err(|e| fail(format!("invalid database URL: {e}"), e))?
+            .read_only(true)
+            .immutable(immutable)
+            .create_if_missing(false)
+            .busy_timeout(Duration::from_secs(10));
+        let path = opts.get_filename().to_path_buf();
+        SqlitePoolOptions::new()
+            .max_connections(max)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(opts)
+            .await
+            .map_err(|e| fail(sqlite_problem(&e, &path, true), e))
+    }
+
+    /// True when a read-only connection to `file` failed only because SQLite could not create
+    /// the `-shm` file of a WAL database next to it (a directory the reader may not write:
+    /// `SQLITE_READONLY_DIRECTORY`, or `SQLITE_CANTOPEN`), and no `-wal` file exists, so no
+    /// writer has the database open and reading the file as immutable reads all of it.
+    pub fn needs_immutable(e: &sqlx::Error, file: &std::path::Path) -> bool {
+        let code = e.as_database_error().and_then(|d| d.code());
+        let mut wal = file.as_os_str().to_owned();
+        wal.push("-wal");
+        code.is_some_and(|c| c == "1544" || c == "14") && !std::path::Path::new(&wal).exists()
     }
 
     pub fn time(t: DateTime<Utc>) -> Time {

@@ -65,6 +65,12 @@ pub enum StoreError {
     /// of it was written, and the next poll tries again.
     #[error("{0}")]
     Conflict(String),
+    /// A read command found no SQLite file at this (absolute) path; it never creates one.
+    #[error("no database file at {}", .0.display())]
+    Missing(std::path::PathBuf),
+    /// The database has no wirefeed schema, or an older one than this wirefeed reads.
+    #[error("{0}; run `wirefeed migrate` (or start the daemon) first")]
+    NotMigrated(String),
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -175,7 +181,7 @@ pub enum DefinedIn {
 }
 
 impl DefinedIn {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             DefinedIn::Config => "config",
             DefinedIn::Cli => "cli",
@@ -192,6 +198,18 @@ pub struct NewFeed<'a> {
     /// Fetch each new item's article page for its full text.
     pub full_text: bool,
     pub defined_in: DefinedIn,
+    /// The feed's own title, when known (an OPML outline's); `None` keeps the stored one.
+    pub title: Option<&'a str>,
+}
+
+/// A config file's feed whose address moved: a permanent redirect took the feed from
+/// `config_url` (what the config file still says) to `url`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MovedFeed {
+    pub config_url: String,
+    pub url: String,
+    /// When the redirect moved it (unknown for moves recorded before wirefeed kept the time).
+    pub moved_at: Option<DateTime<Utc>>,
 }
 
 /// The new state of a feed after one refresh, and its line in the fetch log.
@@ -219,6 +237,8 @@ pub struct FeedUpdate {
     pub interval_secs: i64,
     /// The feed's new address after a confirmed permanent redirect.
     pub moved_to: Option<String>,
+    /// The title the document carries (`None` keeps the stored one).
+    pub title: Option<String>,
     pub duration_ms: i64,
     pub bytes: i64,
     pub items: i64,
@@ -310,7 +330,11 @@ pub struct FeedInfo {
     pub etag: Option<String>,
     pub last_modified: Option<String>,
     pub interval_secs: Option<i64>,
+    /// The address a permanent redirect moved the feed from, and when.
     pub moved_from: Option<String>,
+    pub moved_at: Option<String>,
+    /// The title the feed carries itself (its channel title, or the OPML outline's).
+    pub title: Option<String>,
     pub stories: i64,
 }
 
@@ -447,7 +471,7 @@ const LIST_FEEDS: &str =
     "SELECT f.id, f.url, s.name AS source, s.is_wire, f.full_text, f.defined_in, f.status, f.last_status,
                 f.last_error, f.last_error_message, f.consecutive_errors, f.last_fetched_at,
                 f.next_check_at, f.etag, f.last_modified, f.interval_secs, f.moved_from,
-                (SELECT count(*) FROM stories st WHERE st.feed_id = f.id) AS stories
+                f.moved_at, f.title, (SELECT count(*) FROM stories st WHERE st.feed_id = f.id) AS stories
          FROM feeds f JOIN sources s ON s.id = f.source_id ORDER BY f.id";
 
 /// Claimed feeds with their source, from the claim's `c` CTE.
@@ -723,6 +747,95 @@ impl Store {
         }
     }
 
+    /// Opens the database for the read commands (`stories`, `feeds list`, `feeds export`):
+    /// read-only and never created (SQLite: `SQLITE_OPEN_READONLY`, no pragma that writes;
+    /// PostgreSQL: `default_transaction_read_only`), never migrated. A missing SQLite file is
+    /// [`StoreError::Missing`]; a database without the current schema is
+    /// [`StoreError::NotMigrated`].
+    pub async fn open_read_only(cfg: &DatabaseConfig) -> Result<Store, StoreError> {
+        let url = cfg.url.as_str();
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let pool = dialect::pg::connect_read_only(url, cfg.max_connections).await?;
+            let store = Store::Postgres(pool);
+            store.check_schema().await?;
+            Ok(store)
+        } else if url.starts_with("sqlite:") {
+            let file = dialect::lite::file_of_url(url).map_err(|cause| StoreError::Connect {
+                url: redact_url(url),
+                reason: format!("invalid database URL: {}", describe(&cause)),
+                cause,
+            })?;
+            if let Some(file) = &file {
+                if !file.exists() {
+                    return Err(StoreError::Missing(
+                        std::path::absolute(file).unwrap_or_else(|_| file.clone()),
+                    ));
+                }
+            }
+            let pool = dialect::lite::connect_read_only(url, cfg.max_connections, false).await?;
+            let store = Store::Sqlite(pool.clone());
+            match (store.check_schema().await, &file) {
+                (Err(StoreError::Query(e)), Some(f)) if dialect::lite::needs_immutable(&e, f) => {
+                    pool.close().await;
+                    let pool =
+                        dialect::lite::connect_read_only(url, cfg.max_connections, true).await?;
+                    let store = Store::Sqlite(pool);
+                    store.check_schema().await?;
+                    Ok(store)
+                }
+                (r, _) => r.map(|()| store),
+            }
+        } else {
+            Err(StoreError::UnsupportedUrl(redact_url(url)))
+        }
+    }
+
+    /// Fails with [`StoreError::NotMigrated`] unless every migration this wirefeed knows has
+    /// been applied (a database a newer wirefeed migrated further is read as it is).
+    async fn check_schema(&self) -> Result<(), StoreError> {
+        const APPLIED: &str = "SELECT max(version) FROM _sqlx_migrations WHERE success";
+        let (known, has_table): (Option<i64>, bool) = match self {
+            Store::Postgres(p) => (
+                sqlx::migrate!("./migrations/postgres")
+                    .iter()
+                    .map(|m| m.version)
+                    .max(),
+                sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+                    .fetch_one(p)
+                    .await?,
+            ),
+            Store::Sqlite(p) => (
+                sqlx::migrate!("./migrations/sqlite")
+                    .iter()
+                    .map(|m| m.version)
+                    .max(),
+                sqlx::query_scalar(
+                    "SELECT count(*) > 0 FROM sqlite_master
+                     WHERE type = 'table' AND name = '_sqlx_migrations'",
+                )
+                .fetch_one(p)
+                .await?,
+            ),
+        };
+        if !has_table {
+            return Err(StoreError::NotMigrated(
+                "the database has no wirefeed schema".to_owned(),
+            ));
+        }
+        let applied: Option<i64> = match self {
+            Store::Postgres(p) => sqlx::query_scalar(APPLIED).fetch_one(p).await?,
+            Store::Sqlite(p) => sqlx::query_scalar(APPLIED).fetch_one(p).await?,
+        };
+        match (applied, known) {
+            (Some(a), Some(k)) if a >= k => Ok(()),
+            (a, k) => Err(StoreError::NotMigrated(format!(
+                "the database schema is at migration {}, this wirefeed reads migration {}",
+                a.map_or("none".to_owned(), |v| v.to_string()),
+                k.unwrap_or(0)
+            ))),
+        }
+    }
+
     /// `postgres` or `sqlite`.
     pub fn backend(&self) -> &'static str {
         match self {
@@ -756,27 +869,54 @@ impl Store {
 
     /// Makes the `feeds` table agree with the config file: its feeds are added or updated, and
     /// config feeds no longer in the file are paused (their stories stay).
+    ///
+    /// A config URL that a permanent redirect moved away from is the moved feed: it is updated
+    /// and kept active at its new address, not added again at the old one (a feed a past
+    /// start re-added at the old address is paused). Returns those moves, for the caller to say
+    /// which line of the config file to update.
     pub async fn sync_config_feeds(
         &self,
         feeds: &[crate::config::FeedConfig],
         now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<Vec<MovedFeed>, StoreError> {
         let mut keep = Vec::with_capacity(feeds.len());
+        let mut moved = Vec::new();
         for f in feeds {
+            let url = match self.moved_feed(&f.url).await? {
+                Some(m) => {
+                    let url = m.url.clone();
+                    moved.push(m);
+                    url
+                }
+                None => f.url.clone(),
+            };
             self.upsert_feed(
                 &NewFeed {
-                    url: &f.url,
+                    url: &url,
                     source: &f.source,
                     is_wire: f.wire,
                     full_text: f.full_text,
                     defined_in: DefinedIn::Config,
+                    title: None,
                 },
                 now,
             )
             .await?;
-            keep.push(f.url.clone());
+            keep.push(url);
         }
-        dispatch!(self, p => pause_config_feeds_except(p, &keep))
+        dispatch!(self, p => pause_config_feeds_except(p, &keep))?;
+        Ok(moved)
+    }
+
+    /// The feed a permanent redirect moved away from `old_url`, if any.
+    pub async fn moved_feed(&self, old_url: &str) -> Result<Option<MovedFeed>, StoreError> {
+        dispatch!(self, p => moved_feed(p, old_url))
+    }
+
+    /// Pauses an active feed (it keeps its stories; `feeds add` or the config resumes it).
+    /// Returns whether it was active.
+    pub async fn pause_feed(&self, url: &str) -> Result<bool, StoreError> {
+        dispatch!(self, p => pause_feed(p, url))
     }
 
     /// Removes a feed and its stories. Returns whether it existed.

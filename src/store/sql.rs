@@ -11,7 +11,7 @@ use sqlx::{QueryBuilder, Row};
 
 use super::{
     attach_tags, stored_new, tag_rows, Claim, DbGauges, FeedInfo, FeedUpdate, Incoming, Leased,
-    NewFeed,
+    MovedFeed, NewFeed,
     RetagProgress, RetagStory, StoreError, StoredStory, StoryQuery, TagRow, Targets, Written,
     INSERT_TAGS, TAG_BATCH,
 };
@@ -56,11 +56,13 @@ pub(super) async fn upsert_feed(
     .fetch_one(&mut *tx)
     .await?;
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO feeds (url, source_id, defined_in, next_check_at, created_at, full_text)
-         VALUES ($1, $2, $3, $4, $4, $5)
+        "INSERT INTO feeds (url, source_id, defined_in, next_check_at, created_at, full_text, title)
+         VALUES ($1, $2, $3, $4, $4, $5, $6)
          ON CONFLICT (url) DO UPDATE SET source_id = excluded.source_id,
              full_text = excluded.full_text,
-             defined_in = CASE WHEN excluded.defined_in = 'config' THEN 'config' ELSE feeds.defined_in END,
+             title = coalesce(excluded.title, feeds.title),
+             defined_in = CASE WHEN excluded.defined_in = 'config' OR feeds.status = 'paused'
+                 THEN excluded.defined_in ELSE feeds.defined_in END,
              status = CASE WHEN feeds.status = 'paused' THEN 'active' ELSE feeds.status END
          RETURNING id",
     )
@@ -69,10 +71,40 @@ pub(super) async fn upsert_feed(
     .bind(f.defined_in.as_str())
     .bind(d::time(now))
     .bind(f.full_text)
+    .bind(f.title)
     .fetch_one(&mut *tx)
     .await?;
     tx.commit().await?;
     Ok(FeedId(id))
+}
+
+pub(super) async fn moved_feed(p: &Pool, old_url: &str) -> Result<Option<MovedFeed>, StoreError> {
+    // Every address the feed left, then (for moves recorded before `feed_moves`) the last one.
+    let row: Option<(String, Option<d::Time>)> = sqlx::query_as(
+        "SELECT f.url, m.moved_at FROM feed_moves m JOIN feeds f ON f.id = m.feed_id
+         WHERE m.from_url = $1 AND f.url <> $1
+         UNION ALL
+         SELECT url, moved_at FROM (SELECT url, moved_at FROM feeds
+             WHERE moved_from = $1 AND url <> $1 ORDER BY id LIMIT 1) AS last
+         LIMIT 1",
+    )
+    .bind(old_url)
+    .fetch_optional(p)
+    .await?;
+    Ok(row.map(|(url, at)| MovedFeed {
+        config_url: old_url.to_owned(),
+        url,
+        moved_at: d::read_time(at),
+    }))
+}
+
+pub(super) async fn pause_feed(p: &Pool, url: &str) -> Result<bool, StoreError> {
+    let n = sqlx::query("UPDATE feeds SET status = 'paused' WHERE url = $1 AND status = 'active'")
+        .bind(url)
+        .execute(p)
+        .await?
+        .rows_affected();
+    Ok(n > 0)
 }
 
 pub(super) async fn pause_config_feeds_except(p: &Pool, keep: &[String]) -> Result<(), StoreError> {
@@ -146,6 +178,8 @@ pub(super) async fn list_feeds(p: &Pool) -> Result<Vec<FeedInfo>, StoreError> {
                 last_modified: r.try_get("last_modified")?,
                 interval_secs: r.try_get::<Option<i32>, _>("interval_secs")?.map(i64::from),
                 moved_from: r.try_get("moved_from")?,
+                moved_at: show(r.try_get("moved_at")?),
+                title: r.try_get("title")?,
                 stories: r.try_get("stories")?,
             })
         })
@@ -291,12 +325,12 @@ async fn write_updates(
                  last_success_at = CASE WHEN u.error_kind IS NULL THEN u.now
                                         ELSE feeds.last_success_at END,
                  next_check_at = u.next, interval_secs = u.interval, status = u.status,
-                 fetch_count = feeds.fetch_count + 1, lease_owner = NULL, lease_expires_at = NULL
+                 title = coalesce(u.title, feeds.title), fetch_count = feeds.fetch_count + 1, lease_owner = NULL, lease_expires_at = NULL
              FROM (SELECT v.column1 AS id, v.column2 AS etag, v.column3 AS last_modified,
                           v.column4 AS body_hash, v.column5 AS http_status,
                           v.column6 AS error_kind, v.column7 AS error_message,
                           v.column8 AS errors, v.column9 AS now, v.column10 AS next,
-                          v.column11 AS interval, v.column12 AS status
+                          v.column11 AS interval, v.column12 AS status, v.column13 AS title
                    FROM (",
         );
         qb.push_values(chunk, |mut b, u| {
@@ -311,7 +345,8 @@ async fn write_updates(
                 .push_bind(d::time(u.now))
                 .push_bind(d::time(u.next_check_at))
                 .push_bind(small(u.interval_secs))
-                .push_bind(u.status);
+                .push_bind(u.status)
+                .push_bind(&u.title);
         });
         qb.push(") AS v) AS u WHERE feeds.id = u.id AND feeds.lease_owner = ");
         qb.push_bind(owner);
@@ -362,14 +397,28 @@ async fn write_updates(
         for (u, _) in &logged {
             if let Some(to) = &u.moved_to {
                 // A confirmed permanent redirect moves the feed, unless another feed is there.
-                sqlx::query(
-                    "UPDATE feeds SET moved_from = url, url = $2
+                let moved = sqlx::query(
+                    "UPDATE feeds SET moved_from = url, url = $2, moved_at = $3
                      WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM feeds o WHERE o.url = $2)",
                 )
                 .bind(u.feed_id.0)
                 .bind(to)
+                .bind(d::time(u.now))
                 .execute(&mut *tx)
-                .await?;
+                .await?
+                .rows_affected();
+                if moved > 0 {
+                    sqlx::query(
+                        "INSERT INTO feed_moves (from_url, feed_id, moved_at)
+                         SELECT moved_from, id, $2 FROM feeds WHERE id = $1
+                         ON CONFLICT (from_url) DO UPDATE SET feed_id = excluded.feed_id,
+                             moved_at = excluded.moved_at",
+                    )
+                    .bind(u.feed_id.0)
+                    .bind(d::time(u.now))
+                    .execute(&mut *tx)
+                    .await?;
+                }
             }
         }
     }

@@ -9,7 +9,6 @@
 pub mod metrics;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::os::unix::net::UnixDatagram;
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +19,8 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
 use tracing::{debug, info, warn};
+
+use crate::config::ListenAddr;
 
 /// What the service layer reads of the daemon it reports on.
 pub trait Observed: Clone + Send + Sync + 'static {
@@ -193,9 +194,21 @@ pub async fn supervise(app: impl Observed, notifier: Arc<Notifier>) {
     }
 }
 
-/// Serves `/healthz`, `/readyz` and `/metrics` on `addr` until the process ends.
-pub async fn serve_admin<A: Observed>(app: A, addr: SocketAddr) -> std::io::Result<()> {
-    let listener = tokio::net::TcpListener::bind(addr).await?;
+/// Binds the admin listener to `addr`: a host name is resolved, and the first of its addresses
+/// that can be bound is used.
+pub async fn bind_admin(addr: &ListenAddr) -> std::io::Result<tokio::net::TcpListener> {
+    match &addr.host {
+        url::Host::Domain(name) => tokio::net::TcpListener::bind((name.as_str(), addr.port)).await,
+        url::Host::Ipv4(ip) => tokio::net::TcpListener::bind((*ip, addr.port)).await,
+        url::Host::Ipv6(ip) => tokio::net::TcpListener::bind((*ip, addr.port)).await,
+    }
+}
+
+/// Serves `/healthz`, `/readyz` and `/metrics` on `listener` until the process ends.
+pub async fn serve_admin<A: Observed>(
+    app: A,
+    listener: tokio::net::TcpListener,
+) -> std::io::Result<()> {
     info!(addr = %listener.local_addr()?, "admin listener started");
     let router = Router::new()
         .route("/healthz", get(|| async { "ok\n" }))

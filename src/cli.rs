@@ -377,12 +377,12 @@ async fn run(config: Config, once: Option<Duration>, config_path: Option<PathBuf
         let addr: crate::config::ListenAddr = listen
             .parse()
             .map_err(|e: String| anyhow::anyhow!("admin.listen: {e}"))?;
-        let listener = crate::service::bind_admin(&addr)
+        let listeners = crate::service::bind_admin(&addr)
             .await
             .with_context(|| format!("admin.listen `{addr}`: cannot listen"))?;
         let admin = app.clone();
         tokio::spawn(async move {
-            if let Err(e) = crate::service::serve_admin(admin, listener).await {
+            if let Err(e) = crate::service::serve_admin(admin, listeners).await {
                 tracing::error!(error = %e, %addr, "admin listener failed");
             }
         });

@@ -1,8 +1,9 @@
 //! The configuration file: its types, their defaults, and validation.
 //!
 //! Owns the one place where defaults live (`Default` impls below, mirrored by the shipped
-//! `config/wirefeed.toml`, which a test keeps in step). Every problem in a file is reported together:
-//! unknown keys (typos) are collected while deserializing, then values are checked one by one.
+//! `config/wirefeed.toml`, which a test keeps in step). Every problem in a file is reported together,
+//! each with its key path and line: `read` lists the syntax, type, structure and unknown-key problems
+//! and yields what deserialized, then its values are checked one by one (`Config::problems`).
 //!
 //! Environment variables read here: `WIREFEED_DATABASE_URL` (overrides `database.url`). The CLI reads
 //! `WIREFEED_CONFIG` to find the file. This module never touches the network or the database.
@@ -769,10 +770,7 @@ impl Config {
         });
         for (key, pattern) in patterns.chain(per_source) {
             if let Err(e) = regex::Regex::new(pattern) {
-                p.push(Problem::at(
-                    key,
-                    format!("`{pattern}` is not a valid regular expression ({e})"),
-                ));
+                p.push(Problem::at(key, regex_problem(pattern, &e)));
             }
         }
         let mut seen = std::collections::HashSet::new();
@@ -816,29 +814,55 @@ impl Config {
                 ));
             }
         }
-        // The regions are checked on a tagger without the topics, so a bad topic pattern does
-        // not hide them.
-        let tagger = match crate::tag::Tagger::new(&self.regions, &[]) {
-            Ok(t) => t,
-            Err(e) => {
-                p.push(Problem::at("regions", e.to_string()));
-                return;
+        // Each `re:` pattern on its own, so every bad one is named (the tagger stops at the
+        // first); a plain word or phrase always compiles.
+        let mut bad_pattern = false;
+        for (i, t) in self.topics.iter().enumerate() {
+            for (field, list) in [("any", &t.any), ("all", &t.all), ("none", &t.none)] {
+                for (j, pattern) in list.iter().enumerate() {
+                    if let Some(Err(e)) = pattern.strip_prefix("re:").map(regex::Regex::new) {
+                        bad_pattern = true;
+                        p.push(Problem::at(
+                            format!("topics[{i}].{field}[{j}]"),
+                            regex_problem(pattern, &e),
+                        ));
+                    }
+                }
             }
+        }
+        // The tagger the daemon will build; when it cannot be built, one without the topics
+        // tells whether the regions or the topics are at fault, and checks the regions.
+        let topics: &[TopicConfig] = if bad_pattern { &[] } else { &self.topics };
+        let tagger = match crate::tag::Tagger::new(&self.regions, topics) {
+            Ok(t) => t,
+            Err(e) => match crate::tag::Tagger::new(&self.regions, &[]) {
+                Ok(t) => {
+                    p.push(Problem::at("topics", e.to_string()));
+                    t
+                }
+                Err(e) => {
+                    p.push(Problem::at("regions", e.to_string()));
+                    return;
+                }
+            },
         };
         for (i, field, message) in tagger.config_region_problems(&self.regions) {
-            let at = if field.is_empty() {
-                format!("regions[{i}]")
-            } else {
-                format!("regions[{i}].{field}")
-            };
-            p.push(Problem::at(at, message));
-        }
-        if !self.topics.is_empty() {
-            if let Err(e) = crate::tag::Tagger::new(&self.regions, &self.topics) {
-                p.push(Problem::at("topics", e.to_string()));
-            }
+            p.push(Problem::at(format!("regions[{i}].{field}"), message));
         }
     }
+}
+
+/// A pattern that does not compile, in one line (the regex crate draws the pattern over several).
+fn regex_problem(pattern: &str, e: &regex::Error) -> String {
+    let why = match e {
+        regex::Error::Syntax(s) => s
+            .lines()
+            .last()
+            .map_or(s.as_str(), |l| l.trim().trim_start_matches("error: "))
+            .to_owned(),
+        other => other.to_string(),
+    };
+    format!("`{pattern}` is not a valid regular expression ({why})")
 }
 
 /// Checks a feed's address: an absolute http or https URL with a host.
@@ -1130,20 +1154,40 @@ source = ""
 
     #[test]
     fn entries_left_out_do_not_shift_the_indices_of_later_ones() {
-        let text = "[[feeds]]\nurl = 3\nsource = \"A\"\n[[feeds]]\nsource = \"B\"\n[[feeds]]\nurl = \"https://c.example/\"\nsource = \"C\"\n[[feeds]]\nurl = \"ftp://d/\"\nsource = \"D\"\n[[politeness.hosts]]\nhost = \"a/b\"\nconcurrency = \"two\"\n[[politeness.hosts]]\nhost = \"x\"\nconcurrency = 0\n";
+        let text = "[[feeds]]\nurl = 3\nsource = \"A\"\n[[feeds]]\nurl = \"https://b2.example/\"\nwire = 2\n[[feeds]]\nsource = \"B\"\n[[feeds]]\nurl = \"https://c.example/\"\nsource = \"C\"\n[[feeds]]\nurl = \"ftp://d/\"\nsource = \"D\"\n[[politeness.hosts]]\nhost = \"a/b\"\nconcurrency = \"two\"\n[[politeness.hosts]]\nhost = \"x\"\nconcurrency = 0\n";
         let err = Config::parse(text, "t").expect_err("invalid");
         assert_eq!(
             err.problems,
             [
                 // The wrong-typed url is reported once, not again as a missing field.
                 "line 2: feeds[0].url: invalid type: integer `3`, expected a string",
-                "line 4: feeds[1]: missing field `url`; the entry is left out of the rest of the check",
-                "line 10: feeds[3].url: `ftp://d/`: scheme `ftp` is not http or https",
-                "line 13: politeness.hosts[0].host: `a/b` is not a host name",
-                "line 14: politeness.hosts[0].concurrency: invalid type: string \"two\", expected usize",
-                "line 17: politeness.hosts[1].concurrency: must be at least 1",
+                // A wrong value does not hide a missing key of the same entry.
+                "line 4: feeds[1]: missing field `source`; the entry is left out of the rest of the check",
+                "line 6: feeds[1].wire: invalid type: integer `2`, expected a boolean",
+                "line 7: feeds[2]: missing field `url`; the entry is left out of the rest of the check",
+                "line 13: feeds[4].url: `ftp://d/`: scheme `ftp` is not http or https",
+                "line 16: politeness.hosts[0].host: `a/b` is not a host name",
+                "line 17: politeness.hosts[0].concurrency: invalid type: string \"two\", expected usize",
+                "line 20: politeness.hosts[1].concurrency: must be at least 1",
             ],
         );
+    }
+
+    #[test]
+    fn a_file_with_hundreds_of_wrong_values_stops_after_a_bound() {
+        let mut text = String::new();
+        for i in 0..250 {
+            text.push_str(&format!(
+                "[[feeds]]\nurl = \"https://{i}.example/\"\nsource = \"S\"\nwire = {i}\n"
+            ));
+        }
+        let err = Config::parse(&text, "t").expect_err("invalid");
+        assert_eq!(err.problems.len(), 201, "{:?}", err.problems.last());
+        assert_eq!(
+            err.problems[199],
+            "line 800: feeds[199].wire: invalid type: integer `199`, expected a boolean"
+        );
+        assert!(err.problems[200].starts_with("stopped after 200 problems"));
     }
 
     #[test]
@@ -1259,6 +1303,25 @@ source = ""
             let e = feed_url(bad).expect_err(bad);
             assert!(e.contains(why), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn every_bad_pattern_is_named_on_one_line() {
+        let err = Config::parse(
+            "[normalize]\nboilerplate = [\"ok\", \"(unclosed\"]\n[[topics]]\nname = \"t\"\nany = [\"a (phrase\", \"re:[z-a]\"]\nnone = [\"re:(\"]\n[[topics]]\nname = \"\"\nany = []\n",
+            "t",
+        )
+        .expect_err("invalid");
+        assert_eq!(
+            err.problems,
+            [
+                "line 2: normalize.boilerplate[1]: `(unclosed` is not a valid regular expression (unclosed group)",
+                "line 5: topics[0].any[1]: `re:[z-a]` is not a valid regular expression (invalid character class range, the start must be <= the end)",
+                "line 6: topics[0].none[0]: `re:(` is not a valid regular expression (unclosed group)",
+                "line 8: topics[1].name: must not be empty",
+                "line 9: topics[1].any: topic ``: must list at least one word, phrase or re:PATTERN",
+            ]
+        );
     }
 
     #[test]

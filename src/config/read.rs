@@ -50,10 +50,6 @@ impl KeyPath {
         }
         KeyPath(segs)
     }
-
-    fn starts_with(&self, prefix: &KeyPath) -> bool {
-        self.0.starts_with(&prefix.0)
-    }
 }
 
 impl fmt::Display for KeyPath {
@@ -110,7 +106,19 @@ impl fmt::Display for Problem {
         if !self.path.is_empty() {
             write!(f, "{}: ", self.path)?;
         }
-        f.write_str(&self.message)
+        // One line per problem, whatever a library's message looks like.
+        let mut lines = self
+            .message
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty());
+        if let Some(first) = lines.next() {
+            f.write_str(first)?;
+        }
+        for l in lines {
+            write!(f, " {l}")?;
+        }
+        Ok(())
     }
 }
 
@@ -282,16 +290,21 @@ pub(super) fn read(text: &str) -> Read<'_> {
         let path = error_path(e.path());
         let in_file = locator.in_file(&path);
         let mut message = e.inner().message().trim().to_owned();
-        let missing = message.starts_with("missing field");
+        // serde's words: "missing field `name`".
+        let missing = message
+            .strip_prefix("missing field `")
+            .and_then(|m| m.split_once('`'))
+            .map(|(name, _)| name.to_owned());
         if matches!(path.0.last(), Some(Seg::Index(_))) {
             message.push_str("; the entry is left out of the rest of the check");
         }
-        // A table missing a key that was already reported (a value of the wrong type, a line
+        // A table missing a key whose value was already reported (of the wrong type, on a line
         // that did not parse) is the same problem again: leave the table out without a word.
-        let again = missing
-            && reported
-                .iter()
-                .any(|r| r.starts_with(&in_file) && *r != in_file);
+        let again = missing.is_some_and(|name| {
+            let mut key = in_file.clone();
+            key.0.push(Seg::Key(name));
+            reported.contains(&key)
+        });
         if !again {
             problems.push(Problem {
                 line: locator

@@ -240,10 +240,10 @@ impl Tagger {
 
 impl Tagger {
     /// The problems of the config's `[[regions]]` (this tagger built with them): each as the
-    /// entry's index, the key (empty for the entry as a whole) and what is wrong. Member and
-    /// periphery codes must be countries the gazetteer knows; `parent` and `contains` must name
-    /// a region, or a grouping the shipped regions name (`southern_europe`); a slug is given
-    /// once, and a parent chain never comes back to where it started.
+    /// entry's index, the key and what is wrong. Member and periphery codes must be countries
+    /// the gazetteer knows; `parent` and `contains` must name a region, or a grouping the shipped
+    /// regions name (`southern_europe`); a slug is given once, and a parent chain never comes
+    /// back to where it started.
     pub fn config_region_problems(&self, config: &[Region]) -> Vec<(usize, &'static str, String)> {
         let countries: std::collections::HashSet<Code> =
             self.gaz.places.values().map(|(c, _, _)| *c).collect();

@@ -1191,6 +1191,36 @@ source = ""
     }
 
     #[test]
+    fn a_file_that_is_not_toml_is_refused_in_bounded_words() {
+        let junk: String = (0..500)
+            .map(|i| format!("<p>line {i} = = </p>\n"))
+            .collect();
+        let err = Config::parse(&junk, "t").expect_err("not TOML");
+        assert_eq!(err.problems.len(), 201, "{:?}", err.problems.last());
+        assert!(
+            err.problems[0].starts_with("line 1: syntax: "),
+            "{}",
+            err.problems[0]
+        );
+        assert_eq!(
+            err.problems[200],
+            "and 300 more lines with syntax errors (is this a TOML file?)"
+        );
+        // Sections of the wrong shape are set aside like any other wrong value.
+        let err = Config::parse("log = \"debug\"\nfeeds = 3\n[admin]\nlisten = 9464\n", "t")
+            .expect_err("wrong shapes");
+        assert_eq!(
+            err.problems,
+            [
+                "line 1: log: invalid type: string \"debug\", expected struct LogConfig",
+                "line 2: feeds: invalid type: integer `3`, expected a sequence",
+                "line 4: admin.listen: invalid type: integer `9464`, expected a string",
+            ]
+        );
+        Config::parse("", "t").expect("an empty file is the defaults");
+    }
+
+    #[test]
     fn problems_of_values_from_the_environment_say_so() {
         let err = Config::check_text("[database]\nurl = \"sqlite://x.db\"\n", "t", |k| {
             (k == "WIREFEED_DATABASE_URL").then(|| "mysql://h/db".to_owned())

@@ -216,9 +216,14 @@ pub(super) fn read(text: &str) -> Read<'_> {
     let mut problems = Vec::new();
     // Syntax: one problem per line (the parser may add a follow-on error for the same line).
     let mut bad_lines = BTreeSet::new();
+    let mut syntax = 0;
     for e in &errors {
         let line = e.span().map(|s| line_of(text, s.start));
         if line.is_some_and(|l| !bad_lines.insert(l)) {
+            continue;
+        }
+        syntax += 1;
+        if syntax > MAX_ROUNDS {
             continue;
         }
         let mut message = e.message().trim().to_owned();
@@ -233,6 +238,16 @@ pub(super) fn read(text: &str) -> Read<'_> {
             line,
             path: String::new(),
             message: format!("syntax: {message}"),
+        });
+    }
+    if syntax > MAX_ROUNDS {
+        problems.push(Problem {
+            line: None,
+            path: String::new(),
+            message: format!(
+                "and {} more lines with syntax errors (is this a TOML file?)",
+                syntax - MAX_ROUNDS
+            ),
         });
     }
     // Values the parser made up while recovering (empty spans) or read from a line it could not

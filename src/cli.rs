@@ -480,13 +480,18 @@ async fn run(config: Config, once: Option<Duration>, config_path: Option<PathBuf
         return Ok(());
     };
     log_start(&app, config_path.as_deref(), false).await;
-    if let Some(addr) = &app.config().admin.listen {
-        let addr: std::net::SocketAddr = addr
+    if let Some(listen) = &app.config().admin.listen {
+        // Bound before READY, so an address in use or a host that does not resolve stops the
+        // start with its reason instead of leaving a daemon nobody can probe.
+        let addr: crate::config::ListenAddr = listen
             .parse()
-            .with_context(|| format!("admin.listen `{addr}`"))?;
+            .map_err(|e: String| anyhow::anyhow!("admin.listen: {e}"))?;
+        let listeners = crate::service::bind_admin(&addr)
+            .await
+            .with_context(|| format!("admin.listen `{addr}`: cannot listen"))?;
         let admin = app.clone();
         tokio::spawn(async move {
-            if let Err(e) = crate::service::serve_admin(admin, addr).await {
+            if let Err(e) = crate::service::serve_admin(admin, listeners).await {
                 tracing::error!(error = %e, %addr, "admin listener failed");
             }
         });

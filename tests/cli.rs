@@ -68,7 +68,10 @@ fn check_accepts_the_shipped_config_and_reports_every_problem_of_a_bad_one() {
     let out = wirefeed(&bad, &["check"]);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("unknown key `fetch.concurency`"), "{err}");
+    assert!(
+        err.contains("line 3: fetch.concurency: unknown key"),
+        "{err}"
+    );
 
     std::fs::write(
         &bad,
@@ -421,7 +424,8 @@ async fn the_daemon_runs_as_a_notify_service_with_admin_endpoints_and_reload() {
         .expect("free port")
         .port();
     let base = write_config(dir.path(), &db.url, &[(&a, "Gazette", false)]);
-    let admin = format!("[admin]\nlisten = \"127.0.0.1:{port}\"\n");
+    // A host name: the daemon resolves it and binds its addresses (127.0.0.1 among them).
+    let admin = format!("[admin]\nlisten = \"localhost:{port}\"\n");
     let text = std::fs::read_to_string(&base).expect("config") + &admin;
     std::fs::write(&base, &text).expect("config");
 
@@ -706,4 +710,82 @@ fn regions_are_listed_and_an_unknown_filter_value_names_the_valid_ones() {
     let out = wirefeed(&config, &["stories", "--country", "AQ"]);
     assert!(out.status.success(), "Antarctica: {out:?}");
     bad(&["stories", "--region", "Balkans"], "did you mean balkans");
+}
+
+/// `check` on a file with problems of every kind lists them all in one run (exit 2), each with
+/// its line and key path, and accepts the same file once they are fixed.
+#[test]
+fn check_lists_every_problem_of_a_file_in_one_run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        r#"[log]
+level = "infoo"
+format = "yaml"
+[fetch]
+timeout_secs = "30"
+concurency = 4
+[schedule]
+jitter_percent = 250
+[admin]
+listen = "localhost"
+[[regions]]
+slug = "adriatic"
+members = ["HR", "QQ"]
+parent = "southern_urope"
+contains = ["nowhere"]
+[[feeds]]
+url = "https://a.example/rss"
+[[feeds]]
+url = "www.b.example/rss"
+source = "B"
+[[feeds]]
+url = "https://c.example/rss"
+source = "C"
+full_text = 1
+[daemon]
+tick_secs = 5
+tick_secs = 6
+"#,
+    )
+    .expect("write");
+    let out = wirefeed(&bad, &["check"]);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(out.stdout.is_empty(), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    let want = [
+        "problems",
+        "line 2: log.level: `infoo` is not a level",
+        "line 3: log.format: unknown variant `yaml`",
+        "line 5: fetch.timeout_secs: invalid type: string \"30\", expected u64",
+        "line 6: fetch.concurency: unknown key",
+        "line 8: schedule.jitter_percent: at most 100",
+        "line 10: admin.listen: `localhost` has no port",
+        "line 13: regions[0].members: region `adriatic`: `QQ` is not a country code",
+        "line 14: regions[0].parent: region `adriatic`: `southern_urope` is not a region",
+        "line 15: regions[0].contains: region `adriatic`: `nowhere` is not a region",
+        "line 16: feeds[0]: missing field `source`; the entry is left out",
+        "line 19: feeds[1].url: `www.b.example/rss` is not a URL",
+        "line 24: feeds[2].full_text: invalid type: integer `1`, expected a boolean",
+        "line 27: syntax: duplicate key `tick_secs`",
+    ];
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), want.len(), "{err}");
+    for (line, want) in lines.iter().zip(want) {
+        assert!(line.contains(want), "want {want}\n got {line}\nin {err}");
+    }
+
+    let fixed = dir.path().join("fixed.toml");
+    std::fs::write(
+        &fixed,
+        "[log]\nlevel = \"info,wirefeed=debug\"\n[admin]\nlisten = \"localhost:9464\"\n[[regions]]\nslug = \"adriatic\"\nmembers = [\"HR\", \"SI\"]\nparent = \"southern_europe\"\n[[feeds]]\nurl = \"https://a.example/rss\"\nsource = \"A\"\n",
+    )
+    .expect("write");
+    let out = wirefeed(&fixed, &["check"]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("ok (1 feeds)"),
+        "{out:?}"
+    );
 }

@@ -44,8 +44,9 @@ fn exported() -> BTreeMap<String, BTreeMap<String, BTreeSet<String>>> {
             .map(|s| (s.as_str().to_owned(), 1))
             .collect(),
         scheduler_lag_secs: 1.0,
+        most_overdue: None,
     };
-    let text = m.render(&gauges);
+    let text = m.render(&gauges, true);
     let mut out: BTreeMap<String, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
     let sample = regex::Regex::new(r#"^([a-z_:][a-z0-9_:]*)(?:\{(.*)\})? \S+$"#).expect("regex");
     let pair = regex::Regex::new(r#"([a-z_]+)="([^"]*)""#).expect("regex");

@@ -230,7 +230,7 @@ impl Metrics {
     }
 
     /// The Prometheus text exposition.
-    pub fn render(&self, db: &DbGauges) -> String {
+    pub fn render(&self, db: &DbGauges, ready: bool) -> String {
         let mut out = String::with_capacity(4096);
         let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
         out.push_str("# HELP wirefeed_fetches_total Feed fetches by outcome and HTTP status class.\n# TYPE wirefeed_fetches_total counter\n");
@@ -324,6 +324,11 @@ impl Metrics {
                 let _ = writeln!(out, "wirefeed_fetch_errors_total{{kind=\"{kind}\"}} {n}");
             }
         }
+        let _ = writeln!(
+            out,
+            "# HELP wirefeed_ready 1 when /readyz would answer 200: the database answers, writes succeed, the scheduler turns.\n# TYPE wirefeed_ready gauge\nwirefeed_ready {}",
+            u8::from(ready)
+        );
         out.push_str("# HELP wirefeed_feeds Feeds by state.\n# TYPE wirefeed_feeds gauge\n");
         for (state, n) in &db.feeds_by_state {
             let _ = writeln!(out, "wirefeed_feeds{{state=\"{state}\"}} {n}");
@@ -429,7 +434,7 @@ mod tests {
         assert_eq!(OUTCOMES.len(), Outcome::ALL.len());
         let m = Metrics::default();
         m.fetch(Outcome::Gone, Some(410), 10, 0);
-        let text = m.render(&DbGauges::default());
+        let text = m.render(&DbGauges::default(), false);
         assert!(text.contains("wirefeed_fetches_total{outcome=\"gone\",status_class=\"4xx\"} 1"));
         assert!(!text.contains("outcome=\"error\""), "{text}");
     }
@@ -444,12 +449,16 @@ mod tests {
         m.stored(3, 1, 2, 9);
         m.error(ErrorKind::Timeout);
         m.database_error();
-        let text = m.render(&DbGauges {
-            feeds_by_state: vec![("active".to_owned(), 4)],
-            scheduler_lag_secs: 1.5,
-            most_overdue: None,
-        });
+        let text = m.render(
+            &DbGauges {
+                feeds_by_state: vec![("active".to_owned(), 4)],
+                scheduler_lag_secs: 1.5,
+                most_overdue: None,
+            },
+            true,
+        );
         for line in [
+            "wirefeed_ready 1",
             "wirefeed_fetches_total{outcome=\"fetched\",status_class=\"2xx\"} 1",
             "wirefeed_fetches_total{outcome=\"error\",status_class=\"none\"} 1",
             "wirefeed_not_modified_ratio 0.3333333333333333",

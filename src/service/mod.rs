@@ -9,8 +9,7 @@
 
 pub mod metrics;
 
-use std::future::Future;
-use std::net::SocketAddr;
+use std::future::{Future, IntoFuture};
 use std::os::unix::net::UnixDatagram;
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,6 +20,8 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
 use tracing::{debug, warn};
+
+use crate::config::ListenAddr;
 
 /// What the service layer reads of the daemon it reports on.
 pub trait Observed: Clone + Send + Sync + 'static {
@@ -137,6 +138,11 @@ pub async fn ready(app: &impl Observed) -> Result<(), String> {
         Ok(Err(e)) => return Err(format!("database unreachable: {e}")),
         Ok(Ok(())) => {}
     }
+    working(app)
+}
+
+/// The part of [`ready`] past the database's answer: writes succeed and the scheduler turns.
+fn working(app: &impl Observed) -> Result<(), String> {
     app.counters().writes.check()?;
     if !scheduler_alive(app) {
         return Err("scheduler: no turn of the loop recently".to_owned());
@@ -213,17 +219,56 @@ pub async fn supervise(app: impl Observed, notifier: Arc<Notifier>) {
     }
 }
 
-/// Serves `/healthz`, `/readyz` and `/metrics` on `addr` until the process ends.
-pub async fn serve_admin<A: Observed>(app: A, addr: SocketAddr) -> std::io::Result<()> {
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    // The start-up line names the address; a bind failure is an error.
-    debug!(addr = %listener.local_addr()?, "admin listener started");
+/// Binds the admin listener to `addr`. A host name is resolved and every address it has is
+/// bound (`localhost` is both 127.0.0.1 and ::1 on most machines, and a scraper may use either);
+/// an address the machine does not have (IPv6 turned off) is skipped, any other failure (an
+/// address in use) is an error, and so is a name with no address that can be bound.
+pub async fn bind_admin(addr: &ListenAddr) -> std::io::Result<Vec<tokio::net::TcpListener>> {
+    let addrs: Vec<std::net::SocketAddr> = match &addr.host {
+        url::Host::Domain(name) => {
+            let mut all: Vec<_> = tokio::net::lookup_host((name.as_str(), addr.port))
+                .await?
+                .collect();
+            all.dedup();
+            all
+        }
+        url::Host::Ipv4(ip) => vec![(*ip, addr.port).into()],
+        url::Host::Ipv6(ip) => vec![(*ip, addr.port).into()],
+    };
+    let mut listeners = Vec::new();
+    let mut unavailable = None;
+    for a in addrs {
+        match tokio::net::TcpListener::bind(a).await {
+            Ok(l) => listeners.push(l),
+            Err(e) if e.kind() == std::io::ErrorKind::AddrNotAvailable => unavailable = Some(e),
+            Err(e) => return Err(e),
+        }
+    }
+    if listeners.is_empty() {
+        return Err(unavailable.unwrap_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::NotFound, "the name has no address")
+        }));
+    }
+    Ok(listeners)
+}
+
+/// Serves `/healthz`, `/readyz` and `/metrics` on `listeners` until the process ends.
+pub async fn serve_admin<A: Observed>(
+    app: A,
+    listeners: Vec<tokio::net::TcpListener>,
+) -> std::io::Result<()> {
     let router = Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz::<A>))
         .route("/metrics", get(metrics_text::<A>))
         .with_state(app);
-    axum::serve(listener, router).await
+    let mut serving = Vec::new();
+    for listener in listeners {
+        // The start-up line names the address; a bind failure is an error.
+        debug!(addr = %listener.local_addr()?, "admin listener started");
+        serving.push(axum::serve(listener, router.clone()).into_future());
+    }
+    futures::future::try_join_all(serving).await.map(|_| ())
 }
 
 async fn readyz<A: Observed>(State(app): State<A>) -> impl IntoResponse {
@@ -235,12 +280,61 @@ async fn readyz<A: Observed>(State(app): State<A>) -> impl IntoResponse {
 
 async fn metrics_text<A: Observed>(State(app): State<A>) -> impl IntoResponse {
     // Counters are served even while the database does not answer.
-    let gauges = gauges_within(&app).await.unwrap_or_default();
+    let gauges = gauges_within(&app).await;
+    // `/readyz` as a gauge, for alerting: the gauges' query stands in for the ping.
+    let ready = gauges.is_some() && working(&app).is_ok();
+    let gauges = gauges.unwrap_or_default();
     (
         [(
             axum::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        app.counters().render(&gauges),
+        app.counters().render(&gauges, ready),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_admin_listener_binds_a_host_name_and_both_ip_versions() {
+        let any_port = |host: url::Host<String>| ListenAddr { host, port: 0 };
+        let named = bind_admin(&any_port(url::Host::Domain("localhost".to_owned())))
+            .await
+            .expect("localhost binds");
+        assert!(!named.is_empty());
+        for l in &named {
+            assert!(l.local_addr().expect("addr").ip().is_loopback());
+        }
+        let v4 = bind_admin(&any_port(url::Host::Ipv4(std::net::Ipv4Addr::LOCALHOST)))
+            .await
+            .expect("127.0.0.1 binds");
+        assert_eq!(v4.len(), 1);
+        // A connection reaches it: the listener is real.
+        let addr = v4[0].local_addr().expect("addr");
+        let (connected, accepted) =
+            tokio::join!(tokio::net::TcpStream::connect(addr), v4[0].accept());
+        connected.expect("connect");
+        accepted.expect("accept");
+        // IPv6 only where the machine has it.
+        if std::net::TcpListener::bind("[::1]:0").is_ok() {
+            bind_admin(&any_port(url::Host::Ipv6(std::net::Ipv6Addr::LOCALHOST)))
+                .await
+                .expect("[::1] binds");
+        }
+    }
+
+    #[tokio::test]
+    async fn an_admin_address_that_cannot_be_bound_is_an_error() {
+        // `.invalid` never resolves (RFC 2606).
+        let unknown: ListenAddr = "wirefeed.invalid:9464".parse().expect("valid syntax");
+        assert!(bind_admin(&unknown).await.is_err());
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = taken.local_addr().expect("addr").port();
+        for busy in [format!("127.0.0.1:{port}"), format!("localhost:{port}")] {
+            let again: ListenAddr = busy.parse().expect("valid syntax");
+            assert!(bind_admin(&again).await.is_err(), "{busy} is in use");
+        }
+    }
 }

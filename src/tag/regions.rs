@@ -237,3 +237,101 @@ impl Tagger {
             .and_then(|r| r.parent.as_deref())
     }
 }
+
+impl Tagger {
+    /// The problems of the config's `[[regions]]` (this tagger built with them): each as the
+    /// entry's index, the key and what is wrong. Member and periphery codes must be countries
+    /// the gazetteer knows; `parent` and `contains` must name a region, or a grouping the shipped
+    /// regions name (`southern_europe`); a slug is given once, and a parent chain never comes
+    /// back to where it started.
+    pub fn config_region_problems(&self, config: &[Region]) -> Vec<(usize, &'static str, String)> {
+        let countries: std::collections::HashSet<Code> =
+            self.gaz.places.values().map(|(c, _, _)| *c).collect();
+        let shipped: Vec<Region> = serde_json::from_str::<RegionFile>(REGIONS)
+            .map(|f| f.regions)
+            .unwrap_or_default();
+        let groupings: std::collections::HashSet<&str> = self
+            .regions
+            .iter()
+            .map(|r| r.slug.as_str())
+            .chain(shipped.iter().flat_map(|r| {
+                r.parent
+                    .as_deref()
+                    .into_iter()
+                    .chain(r.contains.iter().map(String::as_str))
+            }))
+            .collect();
+        let mut out = Vec::new();
+        for (i, r) in config.iter().enumerate() {
+            let name = &r.slug;
+            if name.trim().is_empty() {
+                out.push((i, "slug", "must not be empty".to_owned()));
+            } else if config[..i].iter().any(|x| x.slug == *name) {
+                out.push((i, "slug", format!("region `{name}` is defined twice")));
+            }
+            for (field, codes) in [("members", &r.members), ("periphery", &r.periphery)] {
+                for c in codes {
+                    match Code::parse(c) {
+                        None => out.push((
+                            i,
+                            field,
+                            format!(
+                                "region `{name}`: `{c}` is not an ISO 3166-1 alpha-2 code (two \
+                                 capital letters, XK for Kosovo)"
+                            ),
+                        )),
+                        Some(code) if !countries.contains(&code) => out.push((
+                            i,
+                            field,
+                            format!(
+                                "region `{name}`: `{c}` is not a country code the tagger knows"
+                            ),
+                        )),
+                        Some(_) => {}
+                    }
+                }
+            }
+            let mut refs: Vec<(&'static str, &String)> =
+                r.parent.iter().map(|p| ("parent", p)).collect();
+            refs.extend(r.contains.iter().map(|c| ("contains", c)));
+            for (field, target) in refs {
+                if target == name {
+                    out.push((i, field, format!("region `{name}` names itself")));
+                } else if !groupings.contains(target.as_str()) {
+                    out.push((
+                        i,
+                        field,
+                        format!(
+                            "region `{name}`: `{target}` is not a region (`wirefeed regions` lists \
+                             them)"
+                        ),
+                    ));
+                }
+            }
+            if r.parent.as_deref().is_some_and(|p| p != name) && self.parent_loops(name) {
+                out.push((
+                    i,
+                    "parent",
+                    format!("region `{name}`: its chain of parents comes back to it"),
+                ));
+            }
+        }
+        out
+    }
+
+    /// Whether following `slug`'s parents leads back to `slug`.
+    fn parent_loops(&self, slug: &str) -> bool {
+        let mut seen = std::collections::HashSet::new();
+        let mut p = self.parent_of(slug);
+        while let Some(s) = p {
+            if s == slug {
+                return true;
+            }
+            if !seen.insert(s) {
+                return false;
+            }
+            p = self.parent_of(s);
+        }
+        false
+    }
+}

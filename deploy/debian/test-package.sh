@@ -157,7 +157,7 @@ timeout --preserve-status -k 60 5 setpriv --reuid wirefeed --regid wirefeed --in
   > "$work/run.log" 2>&1 || rc=$?
 [ "$rc" -eq 0 ] || fail "the daemon did not stop cleanly on SIGTERM (status $rc):
 $(tail -n 20 "$work/run.log")"
-grep -q "scheduler started" "$work/run.log" || fail "the daemon's log lacks its start:
+grep -q "wirefeed started" "$work/run.log" || fail "the daemon's log lacks its start:
 $(tail -n 20 "$work/run.log")"
 grep -q "stopped" "$work/run.log" || fail "the daemon's log lacks its stop:
 $(tail -n 20 "$work/run.log")"

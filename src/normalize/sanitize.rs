@@ -135,6 +135,9 @@ pub fn limit_depth(html: &str, max: usize) -> Cow<'_, str> {
 
 /// Cleans `html`; relative URLs are made absolute against `base` (or dropped without one).
 pub fn sanitize_html(html: &str, base: Option<&str>) -> String {
+    if already_clean(html) {
+        return html.to_owned();
+    }
     let html = limit_depth(html, MAX_DEPTH);
     let mut b = ammonia::Builder::default();
     b.link_rel(Some("noopener noreferrer nofollow"));
@@ -145,9 +148,154 @@ pub fn sanitize_html(html: &str, base: Option<&str>) -> String {
     b.clean(&html).to_string()
 }
 
+/// Phrasing elements kept as they are, with no attribute, inside or outside a paragraph.
+const PLAIN_PHRASING: &[&str] = &["b", "i", "em", "strong"];
+
+/// True when `html` is already what the sanitizer would write: paragraphs and a few phrasing
+/// elements without attributes, properly nested and closed, and text with nothing the
+/// serializer escapes or the parser rewrites. Most feed descriptions are exactly this, and
+/// parsing and re-serializing them costs more than the rest of normalization; anything else
+/// (any attribute, any other element, an entity, an implied end tag) goes to the sanitizer.
+/// One linear pass; the proptest below holds it to the sanitizer's own output.
+fn already_clean(html: &str) -> bool {
+    let bytes = html.as_bytes();
+    // Bytes no clean text holds, in whole chunks so the loop vectorizes: controls but tab and
+    // newline (`\r` is rewritten by the parser) and `&` (entities are re-spelled).
+    let bad_byte = bytes.chunks(64).any(|chunk| {
+        chunk.iter().fold(false, |bad, &b| {
+            bad | (b < 0x20 && b != b'\t' && b != b'\n') | (b == b'&')
+        })
+    });
+    // U+00A0 (written back as `&nbsp;`) and the C1 block: their UTF-8 starts with C2 00-A0.
+    if bad_byte
+        || memchr::memchr_iter(0xC2, bytes).any(|i| bytes.get(i + 1).is_some_and(|&n| n <= 0xA0))
+    {
+        return false;
+    }
+    let mut stack: Vec<&str> = Vec::new();
+    let mut at = 0;
+    while at < bytes.len() {
+        let lt = memchr::memchr(b'<', &bytes[at..]).map_or(bytes.len(), |i| at + i);
+        // Text: a lone `>` is re-spelled.
+        if memchr::memchr(b'>', &bytes[at..lt]).is_some() {
+            return false;
+        }
+        if lt == bytes.len() {
+            break;
+        }
+        let Some(len) = memchr::memchr(b'>', &bytes[lt + 1..]) else {
+            return false;
+        };
+        let tag = &html[lt + 1..lt + 1 + len];
+        at = lt + len + 2;
+        if let Some(name) = tag.strip_prefix('/') {
+            if stack.pop() != Some(name) {
+                return false;
+            }
+        } else if tag == "p" {
+            // A paragraph only at the top: inside anything it would close or move.
+            if !stack.is_empty() {
+                return false;
+            }
+            stack.push("p");
+        } else if let Some(name) = PLAIN_PHRASING.iter().find(|n| **n == tag) {
+            if stack.len() >= 8 {
+                return false;
+            }
+            stack.push(name);
+        } else {
+            return false;
+        }
+    }
+    stack.is_empty()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// Whatever the shortcut passes through unchanged, the sanitizer writes the same.
+        #[test]
+        fn the_shortcut_agrees_with_the_sanitizer(parts in proptest::collection::vec(
+            proptest::prop_oneof![
+                proptest::strategy::Just("<p>".to_owned()),
+                proptest::strategy::Just("</p>".to_owned()),
+                proptest::strategy::Just("<b>".to_owned()),
+                proptest::strategy::Just("</b>".to_owned()),
+                proptest::strategy::Just("<em>".to_owned()),
+                proptest::strategy::Just("</em>".to_owned()),
+                proptest::strategy::Just("<i>".to_owned()),
+                proptest::strategy::Just("</i>".to_owned()),
+                proptest::strategy::Just("<br>".to_owned()),
+                proptest::strategy::Just("<p class=x>".to_owned()),
+                proptest::strategy::Just("<div>".to_owned()),
+                "[a-zA-Z \\n\\t\"'=/©—“é\u{a0}\u{85}&;<>\r\u{1}]{0,12}",
+            ],
+            0..14,
+        )) {
+            let html = parts.concat();
+            if already_clean(&html) {
+                let mut b = ammonia::Builder::default();
+                b.link_rel(Some("noopener noreferrer nofollow"));
+                b.url_relative(ammonia::UrlRelative::Deny);
+                proptest::prop_assert_eq!(b.clean(&html).to_string(), html);
+            }
+        }
+    }
+
+    proptest::proptest! {
+        /// Well-formed paragraphs of any text: accepted or not, never different from the
+        /// sanitizer's output when accepted.
+        #[test]
+        fn paragraphs_of_any_text_agree_with_the_sanitizer(paras in proptest::collection::vec(
+            ("[a-zA-Z \\n\\t\"'=/©—“é\u{a0}\u{85}\u{2028}&;>\r\u{1}😀]{0,16}", "[a-z \"'é—]{0,8}", proptest::bool::ANY),
+            0..6,
+        )) {
+            let mut html = String::new();
+            for (text, inner, bold) in &paras {
+                html.push_str("<p>");
+                html.push_str(text);
+                if *bold {
+                    html.push_str("<strong>");
+                    html.push_str(inner);
+                    html.push_str("<i>x</i></strong>");
+                }
+                html.push_str("</p>\n");
+            }
+            if already_clean(&html) {
+                let mut b = ammonia::Builder::default();
+                b.link_rel(Some("noopener noreferrer nofollow"));
+                b.url_relative(ammonia::UrlRelative::Deny);
+                proptest::prop_assert_eq!(b.clean(&html).to_string(), html);
+            }
+        }
+    }
+
+    #[test]
+    fn plain_paragraphs_pass_through_and_anything_else_is_sanitized() {
+        for clean in [
+            "<p>One “two” — ©</p><p>Three <b>four <em>five</em></b></p>",
+            "text",
+            "",
+        ] {
+            assert!(already_clean(clean), "{clean}");
+            assert_eq!(sanitize_html(clean, None), clean);
+        }
+        for not in [
+            "<p>a<p>b",
+            "<p class=\"x\">a</p>",
+            "<b><p>a</p></b>",
+            "<p>a &amp; b</p>",
+            "<p>a</b>",
+            "<script>x</script>",
+            "<p>a\u{a0}b</p>",
+            "<p>unclosed",
+            "<p",
+        ] {
+            assert!(!already_clean(not), "{not}");
+        }
+    }
 
     #[test]
     fn nesting_past_the_limit_is_flattened_and_ordinary_markup_untouched() {

@@ -689,13 +689,33 @@ pub fn wire_in_credit(s: &str) -> Option<&'static str> {
         }
     }
     let lower = s.to_lowercase();
-    if let Some(&(_, w)) = NAMES.iter().find(|(name, _)| contains_word(&lower, name)) {
-        return Some(w);
+    if let Some(i) = first_word_in_list(&NAME_FINDER, &lower) {
+        return Some(NAMES[i].1);
     }
-    ACRONYMS
-        .iter()
-        .find(|(acr, _)| contains_word(s, acr))
-        .map(|&(_, w)| w)
+    first_word_in_list(&ACRONYM_FINDER, s).map(|i| ACRONYMS[i].1)
+}
+
+/// Every wire name (lowercase) and every acronym in one automaton each: a credit is read once,
+/// not once per name.
+static NAME_FINDER: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|| {
+    aho_corasick::AhoCorasick::new(NAMES.iter().map(|(n, _)| n)).expect("wire names")
+});
+static ACRONYM_FINDER: LazyLock<aho_corasick::AhoCorasick> = LazyLock::new(|| {
+    aho_corasick::AhoCorasick::new(ACRONYMS.iter().map(|(a, _)| a)).expect("wire acronyms")
+});
+
+/// The earliest entry of the finder's list found in `hay` as a whole word (what searching the
+/// list in order with `contains_word` gives).
+fn first_word_in_list(finder: &aho_corasick::AhoCorasick, hay: &str) -> Option<usize> {
+    finder
+        .find_overlapping_iter(hay)
+        .filter(|m| {
+            let before = hay[..m.start()].chars().next_back();
+            let after = hay[m.end()..].chars().next();
+            !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+        })
+        .map(|m| m.pattern().as_usize())
+        .min()
 }
 
 /// The wire a credit line names when the line is nothing but that name (with `By`, `From`, `The`,
@@ -754,6 +774,7 @@ fn strip_suffix_word<'a>(t: &'a str, word: &str) -> Option<&'a str> {
 }
 
 /// Whether `needle` occurs in `hay` with no letter or digit on either side.
+#[cfg(test)]
 fn contains_word(hay: &str, needle: &str) -> bool {
     hay.match_indices(needle).any(|(i, m)| {
         let before = hay[..i].chars().next_back();
@@ -1583,6 +1604,29 @@ mod tests {
             let got = credit(body, &[], &[]);
             assert_eq!(got.body, *body);
             assert!(got.removed.is_empty(), "{body}");
+        }
+    }
+
+    #[test]
+    fn the_automaton_finds_what_the_list_in_order_finds() {
+        let mut hays: Vec<String> = Vec::new();
+        for (i, (n, _)) in NAMES.iter().enumerate() {
+            let (m, _) = NAMES[(i * 7 + 3) % NAMES.len()];
+            hays.push(format!("by {m} and {n} staff"));
+            hays.push(format!("x{n}"));
+            hays.push(format!("{n}s, {n}"));
+        }
+        for (i, (a, _)) in ACRONYMS.iter().enumerate() {
+            let (b, _) = ACRONYMS[(i * 5 + 1) % ACRONYMS.len()];
+            hays.push(format!("({b}) {a}"));
+            hays.push(format!("{a}x {b}"));
+        }
+        for hay in &hays {
+            let lower = hay.to_lowercase();
+            let want = NAMES.iter().position(|(n, _)| contains_word(&lower, n));
+            assert_eq!(first_word_in_list(&NAME_FINDER, &lower), want, "{hay}");
+            let want = ACRONYMS.iter().position(|(a, _)| contains_word(hay, a));
+            assert_eq!(first_word_in_list(&ACRONYM_FINDER, hay), want, "{hay}");
         }
     }
 

@@ -2,10 +2,12 @@
 //! feed-rs; items that cannot be read are skipped one by one and reported, never the whole document.
 //!
 //! Owns: feed dates ([`dates`], our own reader, handed to feed-rs), charset detection (BOM, then
-//! the XML declaration, then the HTTP charset, then UTF-8 with a windows-1252 fallback), the
+//! the XML declaration, then the HTTP charset, then UTF-8; bytes that are not UTF-8 and declare
+//! nothing, or declare UTF-8 wrongly, are read as the encoding they look like, `charset`), the
 //! pre-parse shim, and per-item salvage of malformed documents.
 //! Never: touches the network or the clock, or panics on any input.
 
+mod charset;
 pub mod dates;
 
 use encoding_rs::Encoding;
@@ -91,7 +93,7 @@ pub fn parse(
     http_charset: Option<&str>,
     base_url: Option<&str>,
 ) -> Result<ParsedFeed, ParseError> {
-    let (text, encoding) = decode(bytes, http_charset);
+    let (text, encoding) = decode_from(bytes, http_charset, tld_of(base_url).as_deref());
     let text = shim(&text);
     let trimmed = text.trim_start();
     if trimmed.is_empty() {
@@ -160,8 +162,19 @@ fn from_feed(
 }
 
 /// Decodes bytes to text: BOM, then the XML declaration's encoding, then the HTTP charset, then
-/// UTF-8 if the bytes are valid UTF-8, else windows-1252 (what mislabelled Western feeds are).
+/// UTF-8 if the bytes are valid UTF-8, else (nothing declared, or UTF-8 declared over bytes that
+/// are not) the encoding the bytes look like (see [`decode_from`]).
 pub fn decode(bytes: &[u8], http_charset: Option<&str>) -> (String, &'static str) {
+    decode_from(bytes, http_charset, None)
+}
+
+/// [`decode`], with the top-level domain the bytes came from (`jp`, `ru`, `com`) as a hint for
+/// the encoding detector: an undeclared legacy document is guessed among the encodings used there.
+pub fn decode_from(
+    bytes: &[u8],
+    http_charset: Option<&str>,
+    tld: Option<&str>,
+) -> (String, &'static str) {
     if let Some((enc, bom_len)) = Encoding::for_bom(bytes) {
         let (text, _) = enc.decode_without_bom_handling(&bytes[bom_len..]);
         return (text.into_owned(), enc.name());
@@ -180,21 +193,31 @@ pub fn decode(bytes: &[u8], http_charset: Option<&str>) -> (String, &'static str
             let (text, _) = enc.decode_without_bom_handling(bytes);
             (text.into_owned(), enc.name())
         }
+        // Valid UTF-8 (declared or not) is the fast path. Anything else declared nothing usable
+        // or declared UTF-8 wrongly: the bytes say what they are.
         _ => match std::str::from_utf8(bytes) {
             Ok(s) => (s.to_owned(), encoding_rs::UTF_8.name()),
-            Err(_) if declared.is_some() => {
-                // Declared UTF-8 but is not: keep what is valid, replace the rest.
-                (
-                    String::from_utf8_lossy(bytes).into_owned(),
-                    encoding_rs::UTF_8.name(),
-                )
-            }
-            Err(_) => {
-                let (text, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes);
-                (text.into_owned(), encoding_rs::WINDOWS_1252.name())
-            }
+            Err(_) => charset::not_utf8(bytes, tld),
         },
     }
+}
+
+/// The rightmost label of a URL's host name, lower-cased, as the encoding detector takes it.
+fn tld_of(url: Option<&str>) -> Option<String> {
+    let parsed = url::Url::parse(url?).ok()?;
+    let url::Host::Domain(host) = parsed.host()? else {
+        return None;
+    };
+    let label = host
+        .trim_end_matches('.')
+        .rsplit('.')
+        .next()?
+        .to_ascii_lowercase();
+    let usable = !label.is_empty()
+        && label
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    usable.then_some(label)
 }
 
 /// Valid UTF-8 holding at least one non-ASCII character.

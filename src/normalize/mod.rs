@@ -2,7 +2,8 @@
 //! HTML, authors, instants, language, wire credit, dateline, and the outlet's boilerplate set apart.
 //!
 //! Owns the rules that make a story clean and comparable; each part has its own file
-//! (`canonical`, `credit`, `language`, `sanitize`) and this file puts them in order; dates are
+//! (`canonical`, `credit`, `language`, `repair`, `sanitize`) and this file puts them in order;
+//! keys are made from text as read, before `repair` mends its mojibake; dates are
 //! read by `parse::dates`, while parsing.
 //! Never: touches the network, the database or the clock; never invents a date it could not read.
 
@@ -11,8 +12,10 @@ pub mod credit;
 /// Feed dates are read while parsing; the reader lives with `parse`.
 pub use crate::parse::dates;
 pub mod language;
+pub mod repair;
 pub mod sanitize;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
@@ -121,6 +124,12 @@ pub fn normalize(
         )),
         MAX_TITLE_CHARS,
     );
+    // A key hashed from the title is hashed from it as read before mojibake repair, so a stored
+    // story keeps its key.
+    let key_title = match (&parsed.raw_id, &url, &e.title) {
+        (None, None, Some(t)) => Cow::Owned(cap_chars(nfc(key_text_of(t)), MAX_TITLE_CHARS)),
+        _ => Cow::Borrowed(title.as_str()),
+    };
     let (text, html) = body_of(e);
     if title.is_empty() && text.is_empty() && url.is_none() {
         return None;
@@ -135,7 +144,12 @@ pub fn normalize(
             .map(str::to_owned)
     });
     let published = e.published.or(e.updated);
-    let key = stable_key(parsed.raw_id.as_deref(), url.as_deref(), &title, published);
+    let key = stable_key(
+        parsed.raw_id.as_deref(),
+        url.as_deref(),
+        &key_title,
+        published,
+    );
     // The declaration for now; `normalize_document` weighs it against the text.
     let language = e
         .language
@@ -147,7 +161,7 @@ pub fn normalize(
         .and_then(|u| canonical::canonical_url(u, &ctx.rules.tracking_params));
     let body_html = html
         .filter(|_| ctx.rules.keep_html)
-        .map(|h| sanitize::sanitize_html(h, base));
+        .map(|h| sanitize::sanitize_html(&repair::repair(h), base));
     crate::budget::check("sanitize");
     Some(Story {
         key,
@@ -404,7 +418,7 @@ pub fn stable_key(
     published: Option<DateTime<Utc>>,
 ) -> String {
     let usable = |k: &str| {
-        let k = collapse_ws(k);
+        let k = squeeze_ws(k);
         // Index entries have a size limit: a very long id is kept as its hash.
         if k.len() > MAX_KEY_BYTES {
             format!("hash:{}", &blake3::hash(k.as_bytes()).to_hex()[..32])
@@ -454,6 +468,16 @@ fn text_of(t: &Text) -> String {
     } else {
         decode_entities(&t.content)
     }
+}
+
+/// A title as it read before mojibake repair (keys hashed from titles stay what they were).
+fn key_text_of(t: &Text) -> String {
+    let text = if is_html(t.content_type.essence().to_string().as_str(), &t.content) {
+        html_to_text_with(&t.content, squeeze_ws)
+    } else {
+        decode_entities(&t.content)
+    };
+    squeeze_ws(&text)
 }
 
 fn is_html(mime: &str, content: &str) -> bool {
@@ -537,9 +561,16 @@ pub fn decode_entities(s: &str) -> String {
     }
 }
 
-/// Collapses runs of whitespace (including non-breaking spaces) to one space, drops control
-/// characters (a JSON Feed can carry NUL, which PostgreSQL text rejects), and trims.
+/// Repairs mojibake and C1 characters ([`repair`]), then collapses whitespace as [`squeeze_ws`]
+/// does: what every title, text paragraph and author name goes through.
 pub fn collapse_ws(s: &str) -> String {
+    squeeze_ws(&repair::repair(s))
+}
+
+/// Collapses runs of whitespace (including non-breaking spaces) to one space, drops control
+/// characters (a JSON Feed can carry NUL, which PostgreSQL text rejects), and trims. Keys use
+/// it as it is: a key never changes with the repairs [`collapse_ws`] makes.
+pub fn squeeze_ws(s: &str) -> String {
     let bytes = s.as_bytes();
     let mut out = String::with_capacity(s.len());
     // A space is owed before the next kept character (never at the start or the end).
@@ -640,12 +671,17 @@ const SKIP_TAGS: &[&str] = &["script", "style", "noscript", "template", "iframe"
 /// HTML to plain text: tags dropped, script/style content dropped, block elements and double `<br>`
 /// become paragraph breaks, entities decoded, whitespace collapsed within paragraphs.
 pub fn html_to_text(html: &str) -> String {
+    html_to_text_with(html, collapse_ws)
+}
+
+/// [`html_to_text`] with the paragraph cleaner given.
+fn html_to_text_with(html: &str, collapse: fn(&str) -> String) -> String {
     let mut paras: Vec<String> = Vec::new();
     let mut cur = String::new();
     let mut rest = html;
     let mut last_was_br = false;
     let flush = |cur: &mut String, paras: &mut Vec<String>| {
-        let p = collapse_ws(&decode_entities(cur));
+        let p = collapse(&decode_entities(cur));
         if !p.is_empty() {
             paras.push(p);
         }
@@ -748,10 +784,10 @@ mod tests {
         /// The byte-level collapse gives what the plain rule says: controls that are not
         /// whitespace dropped, whitespace runs one space, no space at either end.
         #[test]
-        fn collapse_ws_matches_the_rule(s in "[a-z \t\n\r\u{0}\u{1}\u{7f}\u{85}\u{a0}\u{2003}é€😀]{0,40}") {
+        fn squeeze_ws_matches_the_rule(s in "[a-z \t\n\r\u{0}\u{1}\u{7f}\u{85}\u{a0}\u{2003}é€😀]{0,40}") {
             let kept: String = s.chars().filter(|c| c.is_whitespace() || !c.is_control()).collect();
             let want = kept.split(char::is_whitespace).filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ");
-            proptest::prop_assert_eq!(collapse_ws(&s), want);
+            proptest::prop_assert_eq!(squeeze_ws(&s), want);
         }
     }
 

@@ -1,13 +1,17 @@
 //! Feed dates: wirefeed's own reader for the date strings RSS, Atom and JSON Feed documents carry.
 //!
 //! Owns the accepted date grammars (RFC 822/1123/2822 and their sloppy variants, RFC 850, asctime,
-//! ISO 8601 / RFC 3339 / W3C-DTF) and the table of zone abbreviations it trusts. It turns a string
-//! into an instant in UTC or into `None`. It never reads the clock, never falls back to "now" and
-//! never guesses: an unknown zone, an impossible date or an ambiguous form (`01/02/2024`) is `None`.
+//! ISO 8601 / RFC 3339 / W3C-DTF with its basic, ordinal and week forms, Greek month and day names,
+//! Korean dates) and the table of zone abbreviations it trusts. It turns a string into an instant
+//! in UTC or into `None`. It never reads the clock, never falls back to "now" and never guesses:
+//! an unknown zone, an impossible date or an ambiguous form (`01/02/2024`, `2013-01-27-01`) is
+//! `None`.
 
 use std::ops::RangeInclusive;
 
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Timelike, Utc};
+
+mod localized;
 
 /// Longest input considered; real feed dates, comment included, are far shorter.
 const MAX_INPUT_LEN: usize = 256;
@@ -38,16 +42,26 @@ const ZONES: &[(&str, i32)] = &[
     ("CT", -6 * 60),
     ("MT", -7 * 60),
     ("PT", -8 * 60),
+    // The Atlantic zone as the season-less US forms are read (Canada's Maritimes, Puerto Rico).
+    // Not "AST": Arabia Standard Time (+3) is as common, so that one stays unread.
+    ("AT", -4 * 60),
+    ("ADT", -3 * 60),
     ("WET", 0),
     ("WEST", 60),
     ("BST", 60),
     ("CET", 60),
     ("CEST", 2 * 60),
+    // Middle European Time, CET's older name, and its German spelling.
+    ("MET", 60),
+    ("MEST", 2 * 60),
+    ("MEZ", 60),
+    ("MESZ", 2 * 60),
     ("EET", 2 * 60),
     ("EEST", 3 * 60),
     ("MSK", 3 * 60),
     ("IST", 5 * 60 + 30),
     ("JST", 9 * 60),
+    ("KST", 9 * 60),
     ("AEST", 10 * 60),
     ("AEDT", 11 * 60),
     ("NZST", 12 * 60),
@@ -105,26 +119,42 @@ const WEEKDAYS: &[&str] = &[
     "sunday",
 ];
 
+/// Korea has one zone and no daylight saving: a Korean date with no zone written is in it.
+const KOREA_SECS: i32 = 9 * 3600;
+
 /// Parses a feed date; `None` when it cannot be read with certainty (never "now", never a guess).
 pub fn parse_date(s: &str) -> Option<DateTime<Utc>> {
     let s = s.trim();
     if s.is_empty() || s.len() > MAX_INPUT_LEN {
         return None;
     }
-    let s = strip_comment(s)?;
+    // Dates in Korean or with Greek names are rewritten into the grammars below; other non-ASCII
+    // is only allowed inside a trailing comment.
+    let (rewritten, default_offset) = if s.is_ascii() {
+        (None, 0)
+    } else if let Some(k) = localized::korean(s) {
+        (Some(k), KOREA_SECS)
+    } else {
+        (localized::greek(s), 0)
+    };
+    let s = strip_comment(rewritten.as_deref().unwrap_or(s))?;
     let mut c = Cursor {
         toks: tokenize(s)?,
         pos: 0,
+        default_offset,
     };
-    // A 4- or 8-digit lead is an ISO year or basic date; RFC 822 days have 1 or 2 digits.
-    let iso = c
-        .peek()
-        .is_some_and(|t| t.kind == Kind::Num && matches!(t.text.len(), 4 | 8));
-    if iso {
+    if starts_iso(&c) {
         parse_iso(&mut c)
     } else {
         parse_rfc(&mut c)
     }
+}
+
+/// A 4-, 7- or 8-digit lead is an ISO year, basic ordinal date or basic date; RFC 822 days have 1
+/// or 2 digits.
+fn starts_iso(c: &Cursor<'_>) -> bool {
+    c.peek()
+        .is_some_and(|t| t.kind == Kind::Num && matches!(t.text.len(), 4 | 7 | 8))
 }
 
 /// Drops a trailing RFC 822 comment, `... -0500 (EST)`, whose content is never trusted.
@@ -199,6 +229,8 @@ fn tokenize(s: &str) -> Option<Vec<Tok<'_>>> {
 struct Cursor<'a> {
     toks: Vec<Tok<'a>>,
     pos: usize,
+    /// Seconds east of UTC when no zone is written (0, except for Korean dates).
+    default_offset: i32,
 }
 
 impl<'a> Cursor<'a> {
@@ -352,7 +384,14 @@ fn zone(c: &mut Cursor<'_>) -> Option<Option<i32>> {
                     return None;
                 }
                 c.pos += 1;
-                named = Some(named_zone(c, t.text)?);
+                let tz_database = t.text.eq_ignore_ascii_case("etc")
+                    && c.peek().is_some_and(|s| s.is('/') && !s.spaced);
+                named = Some(if tz_database {
+                    c.pos += 1;
+                    etc_zone(c)?
+                } else {
+                    named_zone(c, t.text)?
+                });
             }
             _ => break,
         }
@@ -375,6 +414,39 @@ fn named_zone(c: &mut Cursor<'_>, name: &str) -> Option<i32> {
         }
         _ => Some(base),
     }
+}
+
+/// The tz database's fixed zones after `Etc/`: `Etc/GMT`, `Etc/UTC`, `Etc/GMT0` and
+/// `Etc/GMT+5`, whose POSIX sign is inverted (`Etc/GMT+5` is five hours *behind* UTC).
+fn etc_zone(c: &mut Cursor<'_>) -> Option<i32> {
+    let name = c.bump()?;
+    if name.kind != Kind::Word || name.spaced {
+        return None;
+    }
+    const UTC_NAMES: &[&str] = &["UTC", "UCT", "Universal", "Zulu", "Greenwich"];
+    if UTC_NAMES.iter().any(|n| n.eq_ignore_ascii_case(name.text)) {
+        return Some(0);
+    }
+    if !name.text.eq_ignore_ascii_case("GMT") {
+        return None;
+    }
+    let (negative, tight) = match c.peek() {
+        Some(t) if (t.is('+') || t.is('-')) && !t.spaced => (t.is('-'), true),
+        // `Etc/GMT0`.
+        Some(t) if t.kind == Kind::Num && !t.spaced => (false, false),
+        _ => return Some(0),
+    };
+    if tight {
+        c.pos += 1;
+    }
+    let hours = c.num(1..=2, true)?;
+    // Etc/GMT-14 to Etc/GMT+12; hours only, never minutes.
+    let max = if negative { 14 } else { 12 };
+    if hours > max || c.peek().is_some_and(|t| t.is(':') && !t.spaced) || (!tight && hours != 0) {
+        return None;
+    }
+    let secs = i32::try_from(hours * 3600).ok()?;
+    Some(if negative { secs } else { -secs })
 }
 
 /// Numeric offset after its sign, in seconds east: `hhmm`, `hh`, `hh:mm`; `loose` also allows a
@@ -447,50 +519,49 @@ fn finish(date: NaiveDate, clock: Option<Clock>, offset_secs: i32) -> Option<Dat
     Some(utc.and_utc())
 }
 
-/// ISO 8601 / RFC 3339 / W3C-DTF: `YYYY`, `YYYY-MM`, `YYYY-MM-DD`, `YYYY-DDD`, `YYYYMMDD`, also
-/// `YYYY/MM/DD`; then optionally `T` or space, a time, and a zone. No zone means UTC.
+/// ISO 8601 / RFC 3339 / W3C-DTF: `YYYY`, `YYYY-MM`, `YYYY-MM-DD`, `YYYY-DDD`, `YYYY-Www[-D]`,
+/// and the basic `YYYYMMDD`, `YYYYDDD`, `YYYYWww[D]`, also `YYYY/MM/DD` and Google's
+/// `YYYY-0MM-DD`; then optionally `T` or space, a time (`hh:mm[:ss]`, `hhmm[ss]`, `hh`), and a
+/// zone. No zone means UTC. A date without a time takes only a zone that cannot be read as one
+/// more date field: `2024-01-11+01:00` is a date in that zone, `2013-01-27-01` is nothing.
 fn parse_iso(c: &mut Cursor<'_>) -> Option<DateTime<Utc>> {
     let first = c.bump()?;
-    let date = if first.text.len() == 8 {
-        let field = |r: std::ops::Range<usize>| number(first.text.get(r)?, 1..=4);
-        NaiveDate::from_ymd_opt(
-            i32::try_from(field(0..4)?).ok()?,
-            field(4..6)?,
-            field(6..8)?,
-        )?
-    } else {
-        let year = i32::try_from(number(first.text, 4..=4)?).ok()?;
-        if c.at_end() {
-            return finish(NaiveDate::from_ymd_opt(year, 1, 1)?, None, 0);
+    let basic = first.text.len() != 4;
+    let date = match first.text.len() {
+        8 => {
+            let field = |r: std::ops::Range<usize>| number(first.text.get(r)?, 1..=4);
+            NaiveDate::from_ymd_opt(
+                i32::try_from(field(0..4)?).ok()?,
+                field(4..6)?,
+                field(6..8)?,
+            )?
         }
-        let sep = if c.eat('-', true) {
-            '-'
-        } else if c.eat('/', true) {
-            '/'
-        } else {
-            return None;
-        };
-        let t = c.peek()?;
-        if t.kind != Kind::Num || t.spaced {
-            return None;
-        }
-        match t.text.len() {
-            3 if sep == '-' => {
-                c.pos += 1;
-                NaiveDate::from_yo_opt(year, number(t.text, 3..=3)?)?
+        7 => NaiveDate::from_yo_opt(
+            i32::try_from(number(first.text.get(0..4)?, 4..=4)?).ok()?,
+            number(first.text.get(4..7)?, 3..=3)?,
+        )?,
+        _ => {
+            let year = i32::try_from(number(first.text, 4..=4)?).ok()?;
+            if c.at_end() {
+                let jan1 = NaiveDate::from_ymd_opt(year, 1, 1)?;
+                return finish(jan1, None, c.default_offset);
             }
-            2 => {
-                c.pos += 1;
-                let month = number(t.text, 2..=2)?;
-                if c.at_end() && sep == '-' {
-                    return finish(NaiveDate::from_ymd_opt(year, month, 1)?, None, 0);
-                }
-                if !c.eat(sep, true) {
+            if at_week(c) {
+                week_date(c, year, false)?
+            } else {
+                let sep = if c.eat('-', true) {
+                    '-'
+                } else if c.eat('/', true) {
+                    '/'
+                } else {
                     return None;
+                };
+                if sep == '-' && at_week(c) {
+                    week_date(c, year, true)?
+                } else {
+                    calendar_or_ordinal(c, year, sep)?
                 }
-                NaiveDate::from_ymd_opt(year, month, c.num(2..=2, true)?)?
             }
-            _ => return None,
         }
     };
     let clock = match c.peek() {
@@ -501,21 +572,128 @@ fn parse_iso(c: &mut Cursor<'_>) -> Option<DateTime<Utc>> {
                 return None;
             }
             Some(match n.text.len() {
-                2 => clock_extended(c, 2..=2)?,
+                2 if c.peek2().is_some_and(|t| t.is(':') && !t.spaced) => clock_extended(c, 2..=2)?,
+                // `T23`: the hour alone.
+                2 => {
+                    c.pos += 1;
+                    Clock {
+                        h: number(n.text, 2..=2)?,
+                        m: 0,
+                        s: 0,
+                        nano: 0,
+                    }
+                }
                 _ => clock_basic(c)?,
             })
         }
-        Some(t) if t.kind == Kind::Num && t.spaced => Some(clock_extended(c, 2..=2)?),
+        Some(t) if t.kind == Kind::Num && t.spaced && c.at_clock() => {
+            Some(clock_extended(c, 2..=2)?)
+        }
+        // `20040105 234500`: a basic time after a basic date.
+        Some(t) if t.kind == Kind::Num && t.spaced && basic => Some(clock_basic(c)?),
         _ => None,
     };
+    if clock.is_none() && !date_zone_is_clear(c) {
+        return None;
+    }
     let offset = zone(c)?;
     if !c.at_end() {
         return None;
     }
-    finish(date, clock, offset.unwrap_or(0))
+    finish(date, clock, offset.unwrap_or(c.default_offset))
 }
 
-/// RFC 822 family: `[weekday[,]] d month yy[yy] [time] [zone]` (also RFC 850's `d-mon-yy`),
+/// `YYYY-MM[-DD]`, `YYYY/MM/DD`, `YYYY-DDD` or `YYYY-0MM-DD` after the year and its separator.
+fn calendar_or_ordinal(c: &mut Cursor<'_>, year: i32, sep: char) -> Option<NaiveDate> {
+    let t = c.peek()?;
+    if t.kind != Kind::Num || t.spaced {
+        return None;
+    }
+    // A zero-padded three-digit month followed by a day: a known exporter's `2003-012-31`.
+    let padded_month = t.text.len() == 3
+        && t.text.starts_with('0')
+        && c.peek2().is_some_and(|n| n.is(sep) && !n.spaced)
+        && c.toks
+            .get(c.pos + 2)
+            .is_some_and(|d| d.kind == Kind::Num && d.text.len() == 2 && !d.spaced);
+    match t.text.len() {
+        3 if sep == '-' && !padded_month => {
+            c.pos += 1;
+            NaiveDate::from_yo_opt(year, number(t.text, 3..=3)?)
+        }
+        2 | 3 => {
+            c.pos += 1;
+            let month = number(t.text, 2..=3)?;
+            if c.at_end() && sep == '-' && t.text.len() == 2 {
+                return NaiveDate::from_ymd_opt(year, month, 1);
+            }
+            if !c.eat(sep, true) {
+                return None;
+            }
+            NaiveDate::from_ymd_opt(year, month, c.num(2..=2, true)?)
+        }
+        _ => None,
+    }
+}
+
+/// Whether an ISO week (`W`) comes next, tight.
+fn at_week(c: &Cursor<'_>) -> bool {
+    c.peek()
+        .is_some_and(|t| t.kind == Kind::Word && t.text.eq_ignore_ascii_case("w") && !t.spaced)
+}
+
+/// An ISO week date after the year: `Www[D]` (basic) or `Www[-D]` (extended); no day is Monday.
+fn week_date(c: &mut Cursor<'_>, year: i32, extended: bool) -> Option<NaiveDate> {
+    c.pos += 1;
+    let t = c.bump()?;
+    if t.kind != Kind::Num || t.spaced {
+        return None;
+    }
+    let (week, day) = match (t.text.len(), extended) {
+        (2, true) => {
+            let week = number(t.text, 2..=2)?;
+            let day = if c.eat('-', true) {
+                c.num(1..=1, true)?
+            } else {
+                1
+            };
+            (week, day)
+        }
+        (2, false) => (number(t.text, 2..=2)?, 1),
+        (3, false) => (
+            number(t.text.get(0..2)?, 2..=2)?,
+            number(t.text.get(2..3)?, 1..=1)?,
+        ),
+        _ => return None,
+    };
+    let weekday = match day {
+        1 => chrono::Weekday::Mon,
+        2 => chrono::Weekday::Tue,
+        3 => chrono::Weekday::Wed,
+        4 => chrono::Weekday::Thu,
+        5 => chrono::Weekday::Fri,
+        6 => chrono::Weekday::Sat,
+        7 => chrono::Weekday::Sun,
+        _ => return None,
+    };
+    NaiveDate::from_isoywd_opt(year, week, weekday)
+}
+
+/// After a date with no time: nothing, a zone name, or an offset with its colon (`+01:00`). A
+/// bare `-01` or `-0100` could as well be one more date field, so it is not read.
+fn date_zone_is_clear(c: &Cursor<'_>) -> bool {
+    match c.peek() {
+        Some(t) if t.is('+') || t.is('-') => {
+            let hours = c.peek2();
+            let colon = c.toks.get(c.pos + 2);
+            hours.is_some_and(|h| h.kind == Kind::Num && h.text.len() == 2 && !h.spaced)
+                && colon.is_some_and(|t| t.is(':') && !t.spaced)
+        }
+        _ => true,
+    }
+}
+
+/// RFC 822 family: `[weekday[,]] d month[,] yy[yy] [time] [zone]` (also RFC 850's `d-mon-yy`),
 /// `[weekday] month d[,] yyyy [time] [zone]` and asctime's `[weekday] month d time [zone] yyyy`.
 /// The weekday is ignored even when it contradicts the date; no zone means UTC.
 fn parse_rfc(c: &mut Cursor<'_>) -> Option<DateTime<Utc>> {
@@ -525,6 +703,10 @@ fn parse_rfc(c: &mut Cursor<'_>) -> Option<DateTime<Utc>> {
     if weekday {
         c.pos += 1;
         c.eat(',', true);
+        // `Fri, 2006/09/15 08:19:53 EDT`.
+        if starts_iso(c) {
+            return parse_iso(c);
+        }
     }
     match c.peek()?.kind {
         Kind::Num => day_first(c),
@@ -565,6 +747,10 @@ fn day_first(c: &mut Cursor<'_>) -> Option<DateTime<Utc>> {
         return None;
     }
     let month = month_of(month_tok)?;
+    // `13 Feb, 2012`.
+    if !dashed {
+        c.eat(',', true);
+    }
     let year_tok = c.bump()?;
     if dashed && year_tok.spaced {
         return None;
@@ -580,7 +766,7 @@ fn day_first(c: &mut Cursor<'_>) -> Option<DateTime<Utc>> {
     if !c.at_end() {
         return None;
     }
-    finish(date, clock, offset.unwrap_or(0))
+    finish(date, clock, offset.unwrap_or(c.default_offset))
 }
 
 fn month_first(c: &mut Cursor<'_>) -> Option<DateTime<Utc>> {
@@ -597,7 +783,8 @@ fn month_first(c: &mut Cursor<'_>) -> Option<DateTime<Utc>> {
             return None;
         }
         let date = NaiveDate::from_ymd_opt(year, month, day)?;
-        return finish(date, Some(clock), before.or(after).unwrap_or(0));
+        let offset = before.or(after).unwrap_or(c.default_offset);
+        return finish(date, Some(clock), offset);
     }
     let year = i32::try_from(c.num(4..=4, false)?).ok()?;
     let date = NaiveDate::from_ymd_opt(year, month, day)?;
@@ -611,7 +798,7 @@ fn month_first(c: &mut Cursor<'_>) -> Option<DateTime<Utc>> {
     if !c.at_end() {
         return None;
     }
-    finish(date, clock, offset.unwrap_or(0))
+    finish(date, clock, offset.unwrap_or(c.default_offset))
 }
 
 #[cfg(test)]
@@ -901,6 +1088,168 @@ mod tests {
         ]);
     }
 
+    #[test]
+    fn zones_of_lenient_feeds() {
+        check_all(&[
+            (
+                "Thu, 30 Apr 2015 08:57:00 MET",
+                Some("2015-04-30T07:57:00Z"),
+            ),
+            (
+                "Thu, 30 Apr 2015 08:57:00 MEST",
+                Some("2015-04-30T06:57:00Z"),
+            ),
+            ("30 Apr 2015 08:57:00 MESZ", Some("2015-04-30T06:57:00Z")),
+            ("30 Jan 2015 08:57:00 MEZ", Some("2015-01-30T07:57:00Z")),
+            (
+                "Mon, 26 January 2004 16:31:00 AT",
+                Some("2004-01-26T20:31:00Z"),
+            ),
+            (
+                "Mon, 26 Jul 2004 16:31:00 ADT",
+                Some("2004-07-26T19:31:00Z"),
+            ),
+            ("11 Jan 2024 15:04:05 KST", Some("2024-01-11T06:04:05Z")),
+            (
+                "Wed, 19 Aug 2009 18:28:00 Etc/GMT",
+                Some("2009-08-19T18:28:00Z"),
+            ),
+            (
+                "Wed, 19 Aug 2009 18:28:00 Etc/UTC",
+                Some("2009-08-19T18:28:00Z"),
+            ),
+            (
+                "Wed, 19 Aug 2009 18:28:00 etc/gmt0",
+                Some("2009-08-19T18:28:00Z"),
+            ),
+            // POSIX signs: Etc/GMT+5 is five hours behind UTC, Etc/GMT-3 three ahead.
+            (
+                "Wed, 19 Aug 2009 18:28:00 Etc/GMT+5",
+                Some("2009-08-19T23:28:00Z"),
+            ),
+            (
+                "Wed, 19 Aug 2009 18:28:00 Etc/GMT-3",
+                Some("2009-08-19T15:28:00Z"),
+            ),
+            (
+                "2009-08-19T18:28:00 Etc/GMT-14",
+                Some("2009-08-19T04:28:00Z"),
+            ),
+            // Attached to GMT without `Etc/`, the sign means what it says.
+            ("19 Aug 2009 18:28:00 GMT+5", Some("2009-08-19T13:28:00Z")),
+            ("19 Aug 2009 18:28:00 Etc/GMT+13", None),
+            ("19 Aug 2009 18:28:00 Etc/GMT-15", None),
+            ("19 Aug 2009 18:28:00 Etc/GMT+05:00", None),
+            ("19 Aug 2009 18:28:00 Etc/GMT5", None),
+            ("19 Aug 2009 18:28:00 Etc/Berlin", None),
+            ("19 Aug 2009 18:28:00 Etc / GMT", None),
+            ("19 Aug 2009 18:28:00 Etc/", None),
+            // Arabia or Atlantic: not read.
+            ("19 Aug 2009 18:28:00 AST", None),
+        ]);
+    }
+
+    #[test]
+    fn lenient_day_month_year_forms() {
+        check_all(&[
+            (
+                "Mon, 13 Feb, 2012 06:28:00 UTC",
+                Some("2012-02-13T06:28:00Z"),
+            ),
+            ("13 Feb, 2012", Some("2012-02-13T00:00:00Z")),
+            ("Fri, 2006/09/15 08:19:53 EDT", Some("2006-09-15T12:19:53Z")),
+            (
+                "Thu Aug 30 2012 17:26:16 GMT+0200 (CEST)",
+                Some("2012-08-30T15:26:16Z"),
+            ),
+            ("Mon, 13 Feb,, 2012", None),
+            ("13-Feb,-2012", None),
+        ]);
+    }
+
+    #[test]
+    fn greek_and_korean_dates() {
+        check_all(&[
+            (
+                "Κυρ, 11 Ιούλ 2004 12:00:00 EST",
+                Some("2004-07-11T17:00:00Z"),
+            ),
+            (
+                "Τρίτη, 3 Σεπτεμβρίου 2024 10:00:00 +0300",
+                Some("2024-09-03T07:00:00Z"),
+            ),
+            ("15 Μαΐου 2023", Some("2023-05-15T00:00:00Z")),
+            // Korean dates without a zone are Korea's (UTC+9, no daylight saving).
+            ("2004년 05월 28일  01:31:15", Some("2004-05-27T16:31:15Z")),
+            ("2004-05-25 오후 11:23:17", Some("2004-05-25T14:23:17Z")),
+            ("2024. 1. 11. 오전 9:05", Some("2024-01-11T00:05:00Z")),
+            ("2024년 1월 11일", Some("2024-01-10T15:00:00Z")),
+            (
+                "2024년 1월 11일 (목) 오후 3:04 +0000",
+                Some("2024-01-11T15:04:00Z"),
+            ),
+            (
+                "2024년 1월 11일 오후 3:04 KST",
+                Some("2024-01-11T06:04:00Z"),
+            ),
+            ("11 Ιούλ 2004 12:00 μ.μ.", None),
+            ("Αθήνα, 11 Jul 2004", None),
+            ("2004년 13월 28일", None),
+            ("2004-05-25 오후 13:23:17", None),
+            ("2004-05-25 오후", None),
+            ("2004년 05월 28일 01:31:15 XYZ", None),
+        ]);
+    }
+
+    #[test]
+    fn compact_iso_forms() {
+        check_all(&[
+            ("20040105T234500Z", Some("2004-01-05T23:45:00Z")),
+            ("20040105T2345Z", Some("2004-01-05T23:45:00Z")),
+            ("2004-01-05T2345Z", Some("2004-01-05T23:45:00Z")),
+            ("2004-01-05T234500Z", Some("2004-01-05T23:45:00Z")),
+            ("20040105T23:45:00Z", Some("2004-01-05T23:45:00Z")),
+            ("20040105T234500+0100", Some("2004-01-05T22:45:00Z")),
+            ("20040105T234500-05", Some("2004-01-06T04:45:00Z")),
+            ("20040105 234500", Some("2004-01-05T23:45:00Z")),
+            ("2004-01-05T23Z", Some("2004-01-05T23:00:00Z")),
+            ("20040105T23", Some("2004-01-05T23:00:00Z")),
+            ("2004005", Some("2004-01-05T00:00:00Z")),
+            ("2004005T2345Z", Some("2004-01-05T23:45:00Z")),
+            ("2004-W02-1", Some("2004-01-05T00:00:00Z")),
+            ("2004W021", Some("2004-01-05T00:00:00Z")),
+            ("2004-W02", Some("2004-01-05T00:00:00Z")),
+            ("2004W02", Some("2004-01-05T00:00:00Z")),
+            ("2004-W02-7T23:45Z", Some("2004-01-11T23:45:00Z")),
+            ("2003-012-31T10:14:55+00:00", Some("2003-12-31T10:14:55Z")),
+        ]);
+    }
+
+    #[test]
+    fn malformed_iso_is_none() {
+        check_all(&[
+            // One field too many is not a zone.
+            ("2013-01-27-01", None),
+            ("2013-01-27-0100", None),
+            ("2013-01-27+01", None),
+            ("20130127-01", None),
+            ("2013-01-28T11:30:00-06:00Textra", None),
+            ("2004-W54-1", None),
+            ("2004-W02-8", None),
+            ("2004-W2-1", None),
+            ("2004W0", None),
+            ("2004W0211", None),
+            ("2004-W02-1-1", None),
+            ("2003366", None),
+            ("2004000", None),
+            ("20040105T2", None),
+            ("20040105T2345:00Z", None),
+            ("2004-01-05 2345", None),
+            ("2003-013-31", None),
+            ("2003-012", Some("2003-01-12T00:00:00Z")),
+        ]);
+    }
+
     /// xorshift64: deterministic pseudo-random numbers without a dependency.
     struct Rng(u64);
 
@@ -958,6 +1307,14 @@ mod tests {
             "\t",
             "x",
             "9999999999999999999999",
+            "Etc/GMT",
+            "W",
+            "년",
+            "월",
+            "일",
+            "오후",
+            "Ιουλ",
+            "Κυρ",
         ];
         const SEEDS: &[&str] = &[
             "Thu, 11 Jan 2024 15:04:05 +0000",
@@ -967,6 +1324,10 @@ mod tests {
             "2024-01-11T15:04:05.123456789+05:30",
             "20240111T150405Z",
             "2024-011",
+            "2004-W02-1T23:45Z",
+            "Wed, 19 Aug 2009 18:28:00 Etc/GMT+5",
+            "2004-05-25 오후 11:23:17",
+            "Κυρ, 11 Ιούλ 2004 12:00:00 EST",
         ];
         let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
         let mut inputs: Vec<String> = Vec::new();
